@@ -1,0 +1,51 @@
+# vecidx: PostgreSQL extension (PGXS)
+EXTENSION = vecidx
+MODULE_big = vecidx
+EXTVERSION = 0.1.0
+
+OBJS = \
+	src/vecidx.o \
+	src/distance.o \
+	src/hnswutils.o \
+	src/hnswbuild.o \
+	src/hnswinsert.o \
+	src/hnswscan.o \
+	src/hnswvacuum.o \
+	src/hnswcost.o \
+	src/hnswvalidate.o
+
+DATA = sql/vecidx--0.1.0.sql
+HEADERS = src/vecidx.h
+
+# pg_regress tests: sql/NAME.sql -> expected/NAME.out
+REGRESS = vector_ops input_errors vechnsw_basic vechnsw_recall vechnsw_maintenance
+REGRESS_OPTS = --inputdir=. --outputdir=$(or $(REGRESS_OUTDIR),.)
+
+# isolation tests: test/isolation/specs/NAME.spec -> test/isolation/expected/NAME.out
+ISOLATION = concurrent_insert_scan
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=$(or $(ISOLATION_OUTDIR),test/isolation)
+
+# Flags: C99-style loops, vectorisation of the distance kernels, warnings.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers $(VECIDX_CFLAGS)
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+
+# The benchmark tool (libpq client), built by 'make bench'.
+BENCH = bench/vecbench
+
+EXTRA_CLEAN = $(BENCH) results regression.diffs regression.out tmp_check log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Distance kernels: let the compiler vectorise (-O3 on this file only, no -ffast-math
+# so results are bit-identical between index and SQL operators).
+src/distance.o: CFLAGS += -O3 -fno-math-errno
+
+$(BENCH): bench/vecbench.c
+	$(CC) -O2 -Wall -Wextra -std=gnu11 -I$(shell $(PG_CONFIG) --includedir) -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lm -lpthread
+
+bench: $(BENCH)
+.PHONY: bench
