@@ -1,0 +1,228 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswscan.c
+ *	  Ordered scan of a vechnsw index: ORDER BY col <op> query LIMIT n.
+ *
+ * The first amgettuple call searches the graph with a result list of
+ * vechnsw.ef_search elements and returns their heap TIDs nearest first.
+ * When the executor wants more rows than that, the scan searches again
+ * with a list twice as long and returns the elements it had not returned
+ * yet that are not nearer than the last row returned, so rows always come
+ * in non-decreasing distance order with exact distances
+ * (xs_recheckorderby = false) and no row is returned twice.
+ *
+ * Pages are read under share locks, one at a time; no pin is held between
+ * amgettuple calls.  This is safe for MVCC snapshots (see docs/LOCKING.md).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "vecidx.h"
+
+typedef struct VecScanOpaqueData
+{
+	VecIndexInfo *info;
+	MemoryContext scancxt;		/* query, returned set: reset at rescan */
+	MemoryContext searchcxt;	/* one search's results: reset per search */
+	bool		started;
+	bool		done;
+	float	   *query;			/* NULL: nothing to return */
+	int			dim;
+	VecCand    *results;
+	int			nresults;
+	int			pos;
+	int			tidpos;
+	int			ef;
+	float		lastdist;
+	VecIdSet	returned;
+} VecScanOpaqueData;
+
+typedef VecScanOpaqueData *VecScanOpaque;
+
+IndexScanDesc
+vechnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	VecScanOpaque so = palloc0(sizeof(VecScanOpaqueData));
+
+	so->info = vec_index_info(index);
+	so->scancxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw scan",
+										ALLOCSET_DEFAULT_SIZES);
+	so->searchcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw search",
+										  ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
+	for (int i = 0; i < Max(norderbys, 1); i++)
+		scan->xs_orderbynulls[i] = true;
+	return scan;
+}
+
+void
+vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	VecScanOpaque so = (VecScanOpaque) scan->opaque;
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+
+	MemoryContextReset(so->scancxt);
+	MemoryContextReset(so->searchcxt);
+	so->started = false;
+	so->done = false;
+	so->query = NULL;
+	so->results = NULL;
+	so->nresults = 0;
+	so->pos = 0;
+	so->tidpos = 0;
+	so->ef = vechnsw_ef_search;
+	so->lastdist = -get_float4_infinity();
+}
+
+/* search the graph with a result list of so->ef into so->results */
+static void
+vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
+{
+	VecScanOpaque so = (VecScanOpaque) scan->opaque;
+	MemoryContext oldcxt;
+	VecDiskGraph dg;
+	VecCand		ep;
+	VecIdSet	visited;
+	VecCand    *res;
+	int			n,
+				keep = 0;
+
+	MemoryContextReset(so->searchcxt);
+	oldcxt = MemoryContextSwitchTo(so->searchcxt);
+
+	vec_disk_graph_init(&dg, scan->indexRelation, so->info, so->dim);
+	res = palloc(sizeof(VecCand) * so->ef);
+	n = 0;
+	if (vec_disk_entry(&dg, meta, so->query, &ep))
+	{
+		vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, 0);
+		vec_idset_init(&visited, so->ef * so->info->m);
+		n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);
+	}
+	vec_disk_graph_done(&dg);
+
+	/* keep only what was not returned yet and does not break the order */
+	MemoryContextSwitchTo(so->scancxt);
+	for (int i = 0; i < n; i++)
+	{
+		if (res[i].state != VEC_ELEM_LIVE || res[i].ntids == 0)
+			continue;
+		if (res[i].dist < so->lastdist)
+			continue;
+		if (!vec_idset_add(&so->returned, res[i].id))
+			continue;
+		res[keep++] = res[i];
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	so->results = res;
+	so->nresults = keep;
+	so->pos = 0;
+	so->tidpos = 0;
+	/* fewer than ef found: the search saw all it can reach */
+	if (n < so->ef)
+		so->done = true;
+}
+
+bool
+vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	VecScanOpaque so = (VecScanOpaque) scan->opaque;
+	VecMetaPageData meta;
+
+	if (!so->started)
+	{
+		ScanKey		ob;
+
+		so->started = true;
+		if (scan->numberOfOrderBys == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("vechnsw index scans need an ORDER BY distance operator")));
+		ob = &scan->orderByData[0];
+
+		/* a NULL query (or a zero vector under cosine) orders nothing */
+		if (!(ob->sk_flags & SK_ISNULL))
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(so->scancxt);
+
+			so->query = vec_datum_to_vector(ob->sk_argument, so->info->metric, &so->dim);
+			vec_idset_init(&so->returned, so->ef * 2);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		if (so->query == NULL)
+		{
+			so->done = true;
+			return false;
+		}
+
+		vec_read_meta(scan->indexRelation, &meta);
+		if (meta.dimensions == 0 || meta.entry_level < 0)
+		{
+			so->done = true;
+			return false;
+		}
+		if (meta.dimensions != (uint32) so->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %u and %d", meta.dimensions, so->dim),
+					 errdetail("Index \"%s\" holds vectors of %u dimensions.",
+							   RelationGetRelationName(scan->indexRelation), meta.dimensions)));
+		vec_scan_search(scan, &meta);
+	}
+
+	for (;;)
+	{
+		while (so->pos < so->nresults)
+		{
+			VecCand    *c = &so->results[so->pos];
+
+			if (so->tidpos >= c->ntids)
+			{
+				so->pos++;
+				so->tidpos = 0;
+				continue;
+			}
+			scan->xs_heaptid = c->heaptids[so->tidpos++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			scan->xs_orderbyvals[0] = Float8GetDatum(vec_sql_distance(so->info->metric, c->dist));
+			scan->xs_orderbynulls[0] = false;
+			so->lastdist = c->dist;
+			return true;
+		}
+
+		if (so->done || so->ef >= INT_MAX / 2)
+			return false;
+
+		/* the executor wants more rows: search again with a longer list */
+		so->ef *= 2;
+		vec_read_meta(scan->indexRelation, &meta);
+		vec_scan_search(scan, &meta);
+	}
+}
+
+void
+vechnswendscan(IndexScanDesc scan)
+{
+	VecScanOpaque so = (VecScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->scancxt);
+	MemoryContextDelete(so->searchcxt);
+	pfree(so);
+	scan->opaque = NULL;
+}

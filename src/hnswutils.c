@@ -1,0 +1,630 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswutils.c
+ *	  Page helpers, the meta page, the id set, and the HNSW search routines
+ *	  shared by build (in-memory graph), insert and scan (on-disk graph).
+ *
+ * The search routines see the graph only through VecGraphOps, so the same
+ * code walks the in-memory graph of a build and the pages of an index.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+
+#include "vecidx.h"
+
+/* ---------------------------------------------------------------- pages */
+
+void
+vec_init_page(Page page, uint16 flags)
+{
+	VecPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(VecPageOpaqueData));
+	opaque = VecPageGetOpaque(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->flags = flags;
+	opaque->page_id = VECHNSW_PAGE_ID;
+}
+
+/*
+ * Extend the index by one page.  Returns the new buffer pinned and
+ * exclusively locked; the caller initialises it (under GenericXLog with
+ * GENERIC_XLOG_FULL_IMAGE when the change must be WAL-logged).
+ */
+Buffer
+vec_new_buffer(Relation index, ForkNumber fork)
+{
+	Buffer		buf;
+	bool		needlock = !RELATION_IS_LOCAL(index);
+
+	if (needlock)
+		LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (needlock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+void
+vec_write_empty_meta(Page page, VecIndexInfo *info)
+{
+	VecMetaPage meta;
+
+	vec_init_page(page, VEC_PAGE_META);
+	meta = VecPageGetMeta(page);
+	MemSet(meta, 0, sizeof(VecMetaPageData));
+	meta->magic = VECHNSW_MAGIC;
+	meta->version = VECHNSW_FORMAT_VERSION;
+	meta->dimensions = 0;
+	meta->m = info->m;
+	meta->ef_construction = info->ef_construction;
+	meta->metric = info->metric;
+	meta->storage = VEC_STORAGE_F32;
+	meta->entry_blkno = InvalidBlockNumber;
+	meta->entry_offno = InvalidOffsetNumber;
+	meta->entry_level = -1;
+	meta->entry_version = 0;
+	meta->max_level = info->max_level;
+	meta->insert_page = InvalidBlockNumber;
+	meta->free_page_head = InvalidBlockNumber;
+	meta->code_bits = 0;
+	meta->code_bytes = 0;
+	meta->rabitq_blkno = InvalidBlockNumber;
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(VecMetaPageData)) - (char *) page;
+}
+
+void
+vec_read_meta(Relation index, VecMetaPageData *meta)
+{
+	Buffer		buf;
+	Page		page;
+
+	buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	memcpy(meta, VecPageGetMeta(page), sizeof(VecMetaPageData));
+	UnlockReleaseBuffer(buf);
+
+	if (meta->magic != VECHNSW_MAGIC || meta->version != VECHNSW_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a valid vechnsw index (magic %08x, version %u)",
+						RelationGetRelationName(index), meta->magic, meta->version)));
+}
+
+/* ---------------------------------------------------------------- levels */
+
+int
+vec_max_level_for_m(int m)
+{
+	int			lvl = (int) ((VEC_PAGE_USABLE - sizeof(ItemIdData) -
+							  offsetof(VecNeighborTupleData, entries)) /
+							 (m * sizeof(VecNeighborEntry))) - 2;
+
+	return Min(lvl, VECHNSW_MAX_LEVEL);
+}
+
+int
+vec_random_level(int m, int max_level)
+{
+	double		ml = 1.0 / log((double) m);
+	double		u = 1.0 - pg_prng_double(&pg_global_prng_state);	/* (0, 1] */
+	int			level = (int) floor(-log(u) * ml);
+
+	return Min(level, max_level);
+}
+
+/* ---------------------------------------------------------------- id set */
+
+static inline uint32
+vec_idhash(uint64 key)
+{
+	key *= UINT64CONST(0x9E3779B97F4A7C15);
+	return (uint32) (key >> 32);
+}
+
+void
+vec_idset_init(VecIdSet *s, uint32 expected)
+{
+	uint32		size = 64;
+
+	while (size < expected * 2)
+		size <<= 1;
+	s->keys = palloc0(sizeof(uint64) * size);
+	s->mask = size - 1;
+	s->count = 0;
+}
+
+static void
+vec_idset_grow(VecIdSet *s)
+{
+	uint64	   *old = s->keys;
+	uint32		oldsize = s->mask + 1;
+
+	s->keys = palloc0(sizeof(uint64) * oldsize * 2);
+	s->mask = oldsize * 2 - 1;
+	for (uint32 i = 0; i < oldsize; i++)
+	{
+		if (old[i] != 0)
+		{
+			uint32		h = vec_idhash(old[i]) & s->mask;
+
+			while (s->keys[h] != 0)
+				h = (h + 1) & s->mask;
+			s->keys[h] = old[i];
+		}
+	}
+	pfree(old);
+}
+
+/* add id; returns true if it was not there yet */
+bool
+vec_idset_add(VecIdSet *s, uint64 id)
+{
+	uint64		key = id + 1;	/* 0 marks an empty slot */
+	uint32		h;
+
+	if ((s->count + 1) * 2 > s->mask + 1)
+		vec_idset_grow(s);
+	h = vec_idhash(key) & s->mask;
+	while (s->keys[h] != 0)
+	{
+		if (s->keys[h] == key)
+			return false;
+		h = (h + 1) & s->mask;
+	}
+	s->keys[h] = key;
+	s->count++;
+	return true;
+}
+
+bool
+vec_idset_contains(VecIdSet *s, uint64 id)
+{
+	uint64		key = id + 1;
+	uint32		h = vec_idhash(key) & s->mask;
+
+	while (s->keys[h] != 0)
+	{
+		if (s->keys[h] == key)
+			return true;
+		h = (h + 1) & s->mask;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- heaps */
+
+typedef struct VecHeapItem
+{
+	float		dist;
+	int32		idx;			/* into the candidate pool */
+} VecHeapItem;
+
+typedef struct VecHeap
+{
+	VecHeapItem *items;
+	int			n;
+	int			cap;
+	bool		max;			/* max-heap (results) or min-heap (candidates) */
+} VecHeap;
+
+static inline bool
+vec_heap_before(VecHeap *h, float a, float b)
+{
+	return h->max ? a > b : a < b;
+}
+
+static void
+vec_heap_init(VecHeap *h, int cap, bool max)
+{
+	h->items = palloc(sizeof(VecHeapItem) * cap);
+	h->n = 0;
+	h->cap = cap;
+	h->max = max;
+}
+
+static void
+vec_heap_push(VecHeap *h, float dist, int32 idx)
+{
+	int			i;
+
+	if (h->n == h->cap)
+	{
+		h->cap *= 2;
+		h->items = repalloc(h->items, sizeof(VecHeapItem) * h->cap);
+	}
+	i = h->n++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!vec_heap_before(h, dist, h->items[parent].dist))
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i].dist = dist;
+	h->items[i].idx = idx;
+}
+
+static VecHeapItem
+vec_heap_pop(VecHeap *h)
+{
+	VecHeapItem top = h->items[0];
+	VecHeapItem last = h->items[--h->n];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= h->n)
+			break;
+		if (child + 1 < h->n &&
+			vec_heap_before(h, h->items[child + 1].dist, h->items[child].dist))
+			child++;
+		if (!vec_heap_before(h, h->items[child].dist, last.dist))
+			break;
+		h->items[i] = h->items[child];
+		i = child;
+	}
+	if (h->n > 0)
+		h->items[i] = last;
+	return top;
+}
+
+/* ---------------------------------------------------------------- search */
+
+static int
+vec_cand_cmp(const void *a, const void *b)
+{
+	float		da = ((const VecCand *) a)->dist;
+	float		db = ((const VecCand *) b)->dist;
+
+	if (da < db)
+		return -1;
+	if (da > db)
+		return 1;
+	/* tie-break on id so the order is deterministic */
+	if (((const VecCand *) a)->id < ((const VecCand *) b)->id)
+		return -1;
+	if (((const VecCand *) a)->id > ((const VecCand *) b)->id)
+		return 1;
+	return 0;
+}
+
+void
+vec_sort_cands(VecCand *c, int n)
+{
+	qsort(c, n, sizeof(VecCand), vec_cand_cmp);
+}
+
+/*
+ * SEARCH-LAYER of the HNSW paper: best-first search from the entry points
+ * ep[0..nep) on level lc with a result list of size ef.  The ef nearest
+ * elements found are written to result[] (capacity >= ef) in ascending
+ * distance order; returns their number.  'visited' must be initialised by
+ * the caller; it is extended with every element whose distance was
+ * computed.
+ */
+int
+vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
+				 int ef, int lc, VecCand *result, VecIdSet *visited)
+{
+	VecCand    *pool;
+	int			npool = 0;
+	int			poolcap = Max(ef * 4, 64);
+	VecHeap		cands;
+	VecHeap		res;
+	VecNbr	   *nbrs = palloc(sizeof(VecNbr) * 2 * g->m);
+	int			n;
+
+	pool = palloc(sizeof(VecCand) * poolcap);
+	vec_heap_init(&cands, poolcap, false);
+	vec_heap_init(&res, ef + 1, true);
+
+	for (int i = 0; i < nep; i++)
+	{
+		if (!vec_idset_add(visited, ep[i].id))
+			continue;
+		pool[npool] = ep[i];
+		vec_heap_push(&cands, ep[i].dist, npool);
+		vec_heap_push(&res, ep[i].dist, npool);
+		if (res.n > ef)
+			(void) vec_heap_pop(&res);
+		npool++;
+		if (npool == poolcap)
+		{
+			poolcap *= 2;
+			pool = repalloc(pool, sizeof(VecCand) * poolcap);
+		}
+	}
+
+	while (cands.n > 0)
+	{
+		VecHeapItem c = vec_heap_pop(&cands);
+		int			nn;
+
+		if (res.n >= ef && c.dist > res.items[0].dist)
+			break;
+
+		CHECK_FOR_INTERRUPTS();
+		nn = g->ops->neighbors(g, &pool[c.idx], lc, nbrs);
+		for (int i = 0; i < nn; i++)
+		{
+			VecCand    *e;
+
+			if (!vec_idset_add(visited, nbrs[i].id))
+				continue;
+			e = &pool[npool];
+			if (!g->ops->visit(g, &nbrs[i], q, e))
+				continue;
+			if (res.n < ef || e->dist < res.items[0].dist)
+			{
+				vec_heap_push(&cands, e->dist, npool);
+				vec_heap_push(&res, e->dist, npool);
+				if (res.n > ef)
+					(void) vec_heap_pop(&res);
+				npool++;
+				if (npool == poolcap)
+				{
+					poolcap *= 2;
+					pool = repalloc(pool, sizeof(VecCand) * poolcap);
+				}
+			}
+		}
+	}
+
+	n = res.n;
+	for (int i = n - 1; i >= 0; i--)
+	{
+		VecHeapItem it = vec_heap_pop(&res);
+
+		result[i] = pool[it.idx];
+	}
+
+	pfree(pool);
+	pfree(nbrs);
+	pfree(cands.items);
+	pfree(res.items);
+	return n;
+}
+
+/*
+ * Greedy descent (ef = 1) from *ep on from_level down to to_level + 1;
+ * *ep is replaced by the closest element found.  Returns the level reached.
+ */
+int
+vec_greedy_descend(VecGraph *g, const float *q, VecCand *ep, int from_level, int to_level)
+{
+	VecCand		best;
+
+	for (int lc = from_level; lc > to_level; lc--)
+	{
+		VecIdSet	visited;
+
+		vec_idset_init(&visited, 64);
+		if (vec_search_layer(g, q, ep, 1, 1, lc, &best, &visited) > 0)
+			*ep = best;
+		pfree(visited.keys);
+	}
+	return to_level;
+}
+
+/*
+ * SELECT-NEIGHBORS-HEURISTIC of the HNSW paper: from candidates sorted by
+ * ascending distance to the base element, keep a candidate only if it is
+ * closer to the base than to every candidate already kept.  This keeps
+ * edges pointing in different directions and duplicates from crowding a
+ * list.  scratch must hold (maxcount + 1) * dim floats.  Returns the number
+ * of candidates written to out[].
+ */
+int
+vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands, int maxcount,
+					 VecCand *out, float *scratch)
+{
+	const float **kept = palloc(sizeof(float *) * (maxcount + 1));
+	int			nout = 0;
+
+	for (int i = 0; i < ncands && nout < maxcount; i++)
+	{
+		float	   *buf = scratch + (size_t) nout * g->dim;
+		const float *v;
+		bool		good = true;
+
+		v = g->ops->vector(g, cands[i].id, buf);
+		if (v == NULL)
+			continue;
+		for (int j = 0; j < nout; j++)
+		{
+			if (vec_distance(g->metric, v, kept[j], g->dim) < cands[i].dist)
+			{
+				good = false;
+				break;
+			}
+		}
+		if (good)
+		{
+			kept[nout] = v;
+			out[nout++] = cands[i];
+		}
+	}
+	pfree(kept);
+	return nout;
+}
+
+/* ---------------------------------------------------------------- disk graph */
+
+/*
+ * Pin (reusing the last pin when possible) and share-lock a block.
+ * Only one buffer lock is ever held by these routines.
+ */
+static Page
+vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
+{
+	if (dg->blkno != blkno)
+	{
+		if (BufferIsValid(dg->buf))
+			ReleaseBuffer(dg->buf);
+		dg->buf = ReadBuffer(dg->index, blkno);
+		dg->blkno = blkno;
+	}
+	LockBuffer(dg->buf, BUFFER_LOCK_SHARE);
+	return BufferGetPage(dg->buf);
+}
+
+static inline void *
+vec_page_item(Page page, OffsetNumber off)
+{
+	ItemId		iid;
+
+	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	return PageGetItem(page, iid);
+}
+
+static int
+vec_dg_neighbors(VecGraph *g, const VecCand *c, int lc, VecNbr *out)
+{
+	VecDiskGraph *dg = (VecDiskGraph *) g;
+	Page		page;
+	VecNeighborTuple nt;
+	int			n = 0;
+
+	if (!ItemPointerIsValid(&c->ntid))
+		return 0;
+	page = vec_dg_lock(dg, ItemPointerGetBlockNumber(&c->ntid));
+	nt = vec_page_item(page, ItemPointerGetOffsetNumber(&c->ntid));
+	if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == c->version &&
+		lc <= nt->level)
+	{
+		int			start = VEC_LEVEL_START(lc, nt->m);
+		int			cap = VEC_LEVEL_CAP(lc, nt->m);
+
+		for (int i = 0; i < cap; i++)
+		{
+			VecNeighborEntry *e = &nt->entries[start + i];
+
+			if (!ItemPointerIsValid(&e->tid))
+				continue;
+			out[n].id = vec_tid_to_id(&e->tid);
+			out[n].version = e->version;
+			out[n].distance = e->distance;
+			n++;
+		}
+	}
+	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+	return n;
+}
+
+/* fill *out from an element tuple */
+static void
+vec_cand_from_element(VecCand *out, VecElementTuple et, uint64 id)
+{
+	out->id = id;
+	out->level = et->level;
+	out->state = et->state;
+	out->ntids = et->ntids;
+	out->version = et->version;
+	out->ntid = et->neighbortid;
+	memcpy(out->heaptids, et->heaptids, sizeof(ItemPointerData) * et->ntids);
+}
+
+static bool
+vec_dg_visit(VecGraph *g, const VecNbr *n, const float *q, VecCand *out)
+{
+	VecDiskGraph *dg = (VecDiskGraph *) g;
+	Page		page;
+	VecElementTuple et;
+	bool		ok = false;
+
+	page = vec_dg_lock(dg, (BlockNumber) (n->id >> 16));
+	et = vec_page_item(page, (OffsetNumber) (n->id & 0xFFFF));
+	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == n->version &&
+		et->state != VEC_ELEM_FREE && et->dim == g->dim)
+	{
+		out->dist = vec_distance(g->metric, q, et->data, g->dim);
+		vec_cand_from_element(out, et, n->id);
+		ok = true;
+	}
+	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+	return ok;
+}
+
+static const float *
+vec_dg_vector(VecGraph *g, uint64 id, float *dst)
+{
+	VecDiskGraph *dg = (VecDiskGraph *) g;
+	Page		page;
+	VecElementTuple et;
+	bool		ok = false;
+
+	page = vec_dg_lock(dg, (BlockNumber) (id >> 16));
+	et = vec_page_item(page, (OffsetNumber) (id & 0xFFFF));
+	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->state != VEC_ELEM_FREE &&
+		et->dim == g->dim)
+	{
+		memcpy(dst, et->data, sizeof(float) * g->dim);
+		ok = true;
+	}
+	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+	return ok ? dst : NULL;
+}
+
+static const VecGraphOps vec_disk_ops = {
+	vec_dg_neighbors,
+	vec_dg_visit,
+	vec_dg_vector
+};
+
+void
+vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim)
+{
+	dg->g.ops = &vec_disk_ops;
+	dg->g.metric = info->metric;
+	dg->g.dim = dim;
+	dg->g.m = info->m;
+	dg->index = index;
+	dg->buf = InvalidBuffer;
+	dg->blkno = InvalidBlockNumber;
+}
+
+void
+vec_disk_graph_done(VecDiskGraph *dg)
+{
+	if (BufferIsValid(dg->buf))
+		ReleaseBuffer(dg->buf);
+	dg->buf = InvalidBuffer;
+	dg->blkno = InvalidBlockNumber;
+}
+
+/* the entry point as a candidate with its distance to q; false if none */
+bool
+vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out)
+{
+	VecNbr		n;
+	ItemPointerData tid;
+
+	if (meta->entry_level < 0 || !BlockNumberIsValid(meta->entry_blkno))
+		return false;
+	ItemPointerSet(&tid, meta->entry_blkno, meta->entry_offno);
+	n.id = vec_tid_to_id(&tid);
+	n.version = meta->entry_version;
+	n.distance = 0;
+	return vec_dg_visit(&dg->g, &n, q, out);
+}

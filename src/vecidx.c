@@ -1,0 +1,269 @@
+/*-------------------------------------------------------------------------
+ *
+ * vecidx.c
+ *	  Module entry: GUCs, reloptions, the vechnsw handler, per-index
+ *	  cached information and the inspection function.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+
+#include "access/htup_details.h"
+#include "access/reloptions.h"
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/regproc.h"
+#include "commands/defrem.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "vecidx.h"
+
+PG_MODULE_MAGIC;
+
+int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
+
+static relopt_kind vec_relopt_kind;
+
+void
+_PG_init(void)
+{
+	vec_relopt_kind = add_reloption_kind();
+	add_int_reloption(vec_relopt_kind, "m",
+					  "Max number of neighbours per element on upper levels (2*m on level 0)",
+					  VECHNSW_DEFAULT_M, VECHNSW_MIN_M, VECHNSW_MAX_M,
+					  AccessExclusiveLock);
+	add_int_reloption(vec_relopt_kind, "ef_construction",
+					  "Size of the candidate list used while building the graph",
+					  VECHNSW_DEFAULT_EF_CONSTRUCTION, VECHNSW_MIN_EF_CONSTRUCTION,
+					  VECHNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+
+	DefineCustomIntVariable("vechnsw.ef_search",
+							"Size of the candidate list of a vechnsw scan.",
+							"Larger values give better recall and slower scans. A scan "
+							"that needs more rows than this keeps searching with a larger list.",
+							&vechnsw_ef_search,
+							VECHNSW_DEFAULT_EF_SEARCH, VECHNSW_MIN_EF_SEARCH,
+							VECHNSW_MAX_EF_SEARCH,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("vechnsw");
+}
+
+static bytea *
+vechnswoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"m", RELOPT_TYPE_INT, offsetof(VecOptions, m)},
+		{"ef_construction", RELOPT_TYPE_INT, offsetof(VecOptions, ef_construction)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate, vec_relopt_kind,
+									  sizeof(VecOptions), tab, lengthof(tab));
+}
+
+/*
+ * Map an opclass support function to the kernel the index runs inline.
+ * Only the extension's own distance functions are accepted: the index never
+ * calls a distance function through fmgr.
+ */
+VecMetric
+vec_metric_for_proc(Oid procoid)
+{
+	FmgrInfo	finfo;
+
+	fmgr_info(procoid, &finfo);
+	if (finfo.fn_addr == vecidx_l2_distance)
+		return VEC_METRIC_L2;
+	if (finfo.fn_addr == vecidx_cosine_distance)
+		return VEC_METRIC_COSINE;
+	if (finfo.fn_addr == vecidx_negative_inner_product)
+		return VEC_METRIC_IP;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("vechnsw support function 1 must be l2_distance, cosine_distance or negative_inner_product, not %s",
+					format_procedure(procoid))));
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Per-index information, cached in rd_amcache (freed with the relcache
+ * entry).
+ */
+VecIndexInfo *
+vec_index_info(Relation index)
+{
+	VecIndexInfo *info = (VecIndexInfo *) index->rd_amcache;
+
+	if (info == NULL)
+	{
+		VecOptions *opts = (VecOptions *) index->rd_options;
+
+		info = MemoryContextAllocZero(index->rd_indexcxt, sizeof(VecIndexInfo));
+		info->metric = vec_metric_for_proc(index_getprocid(index, 1, 1));
+		info->m = opts ? opts->m : VECHNSW_DEFAULT_M;
+		info->ef_construction = opts ? opts->ef_construction : VECHNSW_DEFAULT_EF_CONSTRUCTION;
+		info->max_level = vec_max_level_for_m(info->m);
+		index->rd_amcache = info;
+	}
+	return info;
+}
+
+char *
+vechnswbuildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case VEC_PHASE_LOAD:
+			return "building graph in memory";
+		case VEC_PHASE_WRITE:
+			return "writing graph to pages";
+		case VEC_PHASE_ON_DISK:
+			return "inserting on disk";
+		default:
+			return NULL;
+	}
+}
+
+PG_FUNCTION_INFO_V1(vechnsw_handler);
+Datum
+vechnsw_handler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = 1;
+	amroutine->amsupport = 1;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = false;
+	amroutine->amcanorderbyop = true;
+	amroutine->amcanbackward = false;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = false;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_NO_PARALLEL;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = vechnswbuild;
+	amroutine->ambuildempty = vechnswbuildempty;
+	amroutine->aminsert = vechnswinsert;
+	amroutine->ambulkdelete = vechnswbulkdelete;
+	amroutine->amvacuumcleanup = vechnswvacuumcleanup;
+	amroutine->amcanreturn = NULL;
+	amroutine->amcostestimate = vechnswcostestimate;
+	amroutine->amoptions = vechnswoptions;
+	amroutine->amproperty = NULL;
+	amroutine->ambuildphasename = vechnswbuildphasename;
+	amroutine->amvalidate = vechnswvalidate;
+	amroutine->amadjustmembers = NULL;
+	amroutine->ambeginscan = vechnswbeginscan;
+	amroutine->amrescan = vechnswrescan;
+	amroutine->amgettuple = vechnswgettuple;
+	amroutine->amgetbitmap = NULL;
+	amroutine->amendscan = vechnswendscan;
+	amroutine->ammarkpos = NULL;
+	amroutine->amrestrpos = NULL;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}
+
+/*
+ * vechnsw_index_stats(regclass): counts read from every page of the index,
+ * under share locks one page at a time (a consistent snapshot is not
+ * promised while writers run).
+ */
+PG_FUNCTION_INFO_V1(vechnsw_index_stats);
+Datum
+vechnsw_index_stats(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	index;
+	TupleDesc	tupdesc;
+	VecMetaPageData meta;
+	BlockNumber nblocks;
+	int64		elements = 0,
+				live = 0,
+				deleted = 0,
+				tids = 0;
+	int			maxlevel = -1;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	index = relation_open(relid, AccessShareLock);
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_rel->relam != get_index_am_oid("vechnsw", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a vechnsw index", RelationGetRelationName(index))));
+
+	vec_read_meta(index, &meta);
+	nblocks = RelationGetNumberOfBlocks(index);
+	for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			VecElementTuple et;
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			et = (VecElementTuple) PageGetItem(page, iid);
+			if (et->type != VEC_TUPLE_ELEMENT)
+				continue;
+			elements++;
+			if (et->state == VEC_ELEM_LIVE)
+				live++;
+			else if (et->state == VEC_ELEM_DELETED)
+				deleted++;
+			tids += et->ntids;
+			if (et->level > maxlevel)
+				maxlevel = et->level;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	values[0] = Int64GetDatum((int64) nblocks);
+	values[1] = Int64GetDatum(elements);
+	values[2] = Int64GetDatum(live);
+	values[3] = Int64GetDatum(deleted);
+	values[4] = Int64GetDatum(tids);
+	values[5] = Int32GetDatum(maxlevel);
+	values[6] = Int32GetDatum((int32) meta.dimensions);
+	values[7] = Int32GetDatum((int32) meta.m);
+	values[8] = Int32GetDatum((int32) meta.ef_construction);
+
+	relation_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

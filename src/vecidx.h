@@ -1,0 +1,387 @@
+/*-------------------------------------------------------------------------
+ *
+ * vecidx.h
+ *	  Header for vecidx: the vechnsw index access method and the real[]
+ *	  distance operators.
+ *
+ * The on-disk format is described next to the structs below and, in prose,
+ * in docs/ON_DISK_FORMAT.md.  The locking protocol is in docs/LOCKING.md.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VECIDX_H
+#define VECIDX_H
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/array.h"
+#include "utils/relcache.h"
+
+/* ----------------------------------------------------------------
+ * Limits and defaults
+ * ----------------------------------------------------------------
+ */
+#define VECHNSW_MAX_DIM			2000	/* f32 vector must fit in one page */
+#define VECHNSW_DEFAULT_M		16
+#define VECHNSW_MIN_M			2
+#define VECHNSW_MAX_M			100
+#define VECHNSW_DEFAULT_EF_CONSTRUCTION 64
+#define VECHNSW_MIN_EF_CONSTRUCTION 4
+#define VECHNSW_MAX_EF_CONSTRUCTION 1000
+#define VECHNSW_DEFAULT_EF_SEARCH 40
+#define VECHNSW_MIN_EF_SEARCH	1
+#define VECHNSW_MAX_EF_SEARCH	1000
+#define VECHNSW_MAX_LEVEL		16
+#define VECHNSW_HEAPTIDS		8	/* heap TIDs one element can carry */
+
+/* ----------------------------------------------------------------
+ * Distance metrics.  The metric is fixed per index by its opclass's
+ * support function 1.
+ * ----------------------------------------------------------------
+ */
+typedef enum VecMetric
+{
+	VEC_METRIC_L2 = 1,			/* index distance: squared L2 */
+	VEC_METRIC_COSINE = 2,		/* vectors stored L2-normalised; 1 - dot */
+	VEC_METRIC_IP = 3			/* -dot */
+} VecMetric;
+
+/* ----------------------------------------------------------------
+ * On-disk format
+ *
+ * Block 0 is the meta page.  Every other block is an element page holding
+ * element tuples and neighbour tuples (in any mix).  Each page has a
+ * VecPageOpaqueData in its special space.
+ * ----------------------------------------------------------------
+ */
+#define VECHNSW_METAPAGE_BLKNO	0
+#define VECHNSW_MAGIC			0x56454348	/* "VECH" */
+#define VECHNSW_FORMAT_VERSION	1
+#define VECHNSW_PAGE_ID			0xFF91	/* for pg_filedump and friends */
+
+/* page flags */
+#define VEC_PAGE_META			(1 << 0)
+#define VEC_PAGE_ELEMENT		(1 << 1)
+
+typedef struct VecPageOpaqueData
+{
+	BlockNumber nextblkno;		/* reserved: chain of pages with free slots
+								 * (delete lifecycle); InvalidBlockNumber */
+	uint16		flags;
+	uint16		page_id;		/* VECHNSW_PAGE_ID */
+} VecPageOpaqueData;
+
+typedef VecPageOpaqueData *VecPageOpaque;
+
+#define VecPageGetOpaque(page) ((VecPageOpaque) PageGetSpecialPointer(page))
+
+/* storage of the re-rank copy of each vector */
+#define VEC_STORAGE_F32			1
+
+/*
+ * Meta page contents, stored at PageGetContents() of block 0.
+ */
+typedef struct VecMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		dimensions;		/* 0 until the first vector arrives */
+	uint16		m;
+	uint16		ef_construction;
+	uint16		metric;			/* VecMetric */
+	uint16		storage;		/* VEC_STORAGE_* */
+	/* entry point of the graph; entry_level = -1 when the graph is empty */
+	BlockNumber entry_blkno;
+	OffsetNumber entry_offno;
+	int16		entry_level;
+	uint16		entry_version;
+	uint16		max_level;		/* cap on element levels for this m */
+	BlockNumber insert_page;	/* hint: last page that had room */
+	BlockNumber free_page_head; /* reserved: first page with free slots */
+	/* RaBitQ (reserved: 0 / InvalidBlockNumber while codes are off) */
+	uint16		code_bits;		/* bits per dimension, 0 = no codes */
+	uint16		code_bytes;		/* bytes of code per element */
+	BlockNumber rabitq_blkno;	/* first page of centroid + rotation */
+} VecMetaPageData;
+
+typedef VecMetaPageData *VecMetaPage;
+
+#define VecPageGetMeta(page) ((VecMetaPage) PageGetContents(page))
+
+/* tuple types (first byte of every tuple) */
+#define VEC_TUPLE_ELEMENT		1
+#define VEC_TUPLE_NEIGHBOR		2
+
+/* element states */
+#define VEC_ELEM_LIVE			0	/* has at least one heap TID */
+#define VEC_ELEM_DELETED		1	/* no heap TIDs left; still a graph node */
+#define VEC_ELEM_FREE			2	/* slot may be reused (delete lifecycle) */
+
+/*
+ * Element tuple: one indexed vector (possibly shared by up to
+ * VECHNSW_HEAPTIDS heap rows holding the identical vector).
+ *
+ *	 0	type			uint8	VEC_TUPLE_ELEMENT
+ *	 1	state			uint8	VEC_ELEM_*
+ *	 2	level			uint8	top level of this element
+ *	 3	ntids			uint8	valid entries in heaptids[]
+ *	 4	version			uint16	reuse counter, bumped when a slot is reused
+ *	 6	dim				uint16	dimensions of the stored vector
+ *	 8	heaptids		6 * VECHNSW_HEAPTIDS bytes
+ *	56	neighbortid		6 bytes: location of the neighbour tuple
+ *	62	codebytes		uint16	bytes of RaBitQ code after the vector (0 now)
+ *	64	data			dim * float4 (L2-normalised for cosine), then code
+ */
+typedef struct VecElementTupleData
+{
+	uint8		type;
+	uint8		state;
+	uint8		level;
+	uint8		ntids;
+	uint16		version;
+	uint16		dim;
+	ItemPointerData heaptids[VECHNSW_HEAPTIDS];
+	ItemPointerData neighbortid;
+	uint16		codebytes;
+	float4		data[FLEXIBLE_ARRAY_MEMBER];
+} VecElementTupleData;
+
+typedef VecElementTupleData *VecElementTuple;
+
+#define VEC_ELEMENT_TUPLE_SIZE(dim, codebytes) \
+	(offsetof(VecElementTupleData, data) + (dim) * sizeof(float4) + (codebytes))
+
+/*
+ * One edge: the neighbour's element tuple, the version it had when the edge
+ * was made (a mismatch means the slot was reused and the edge is stale) and
+ * the distance between the two elements (lets an insert decide without
+ * reading vectors whether a full list could take a new neighbour).
+ */
+typedef struct VecNeighborEntry
+{
+	ItemPointerData tid;		/* invalid = empty slot */
+	uint16		version;
+	float4		distance;
+} VecNeighborEntry;
+
+/*
+ * Neighbour tuple: the adjacency lists of one element for all its levels.
+ * Level 0 has 2*m slots, every higher level m slots; slots are fixed so the
+ * tuple is updated in place and never changes size.
+ *
+ *	0	type		uint8	VEC_TUPLE_NEIGHBOR
+ *	1	level		uint8	the element's level
+ *	2	version		uint16	the element's version
+ *	4	m			uint16
+ *	6	unused		uint16
+ *	8	entries		((level + 2) * m) * 12 bytes
+ */
+typedef struct VecNeighborTupleData
+{
+	uint8		type;
+	uint8		level;
+	uint16		version;
+	uint16		m;
+	uint16		unused;
+	VecNeighborEntry entries[FLEXIBLE_ARRAY_MEMBER];
+} VecNeighborTupleData;
+
+typedef VecNeighborTupleData *VecNeighborTuple;
+
+#define VEC_NEIGHBOR_SLOTS(level, m)		(((level) + 2) * (m))
+#define VEC_NEIGHBOR_TUPLE_SIZE(level, m) \
+	(offsetof(VecNeighborTupleData, entries) + VEC_NEIGHBOR_SLOTS(level, m) * sizeof(VecNeighborEntry))
+/* first slot and capacity of a level's list */
+#define VEC_LEVEL_START(lc, m)	((lc) == 0 ? 0 : (m) * ((lc) + 1))
+#define VEC_LEVEL_CAP(lc, m)		((lc) == 0 ? 2 * (m) : (m))
+
+/* usable bytes of an empty element page for tuples (incl. line pointers) */
+#define VEC_PAGE_USABLE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VecPageOpaqueData)))
+
+/* ----------------------------------------------------------------
+ * Options and per-index cached information
+ * ----------------------------------------------------------------
+ */
+typedef struct VecOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;
+	int			ef_construction;
+} VecOptions;
+
+typedef struct VecIndexInfo
+{
+	VecMetric	metric;
+	int			m;
+	int			ef_construction;
+	int			max_level;
+} VecIndexInfo;
+
+/* ----------------------------------------------------------------
+ * Search machinery (shared by build, insert and scan)
+ *
+ * Elements are named by a uint64 id: in the in-memory build graph, the
+ * element's index; on disk, (blkno << 16 | offno) of its element tuple.
+ * ----------------------------------------------------------------
+ */
+typedef struct VecCand
+{
+	float		dist;
+	uint8		level;
+	uint8		state;
+	uint8		ntids;
+	uint8		pad;
+	uint64		id;
+	ItemPointerData ntid;		/* disk: neighbour tuple */
+	uint16		version;		/* disk: element version */
+	ItemPointerData heaptids[VECHNSW_HEAPTIDS];
+} VecCand;
+
+/* one neighbour as seen by the search */
+typedef struct VecNbr
+{
+	uint64		id;
+	uint16		version;
+	float		distance;		/* stored edge length */
+} VecNbr;
+
+struct VecGraph;
+
+typedef struct VecGraphOps
+{
+	/* adjacency of c at level lc into out[]; returns count */
+	int			(*neighbors) (struct VecGraph *g, const VecCand *c, int lc, VecNbr *out);
+	/* fill *out (dist to q and identity) for neighbour n; false if stale */
+	bool		(*visit) (struct VecGraph *g, const VecNbr *n, const float *q, VecCand *out);
+	/* the vector of element id: a pointer into the graph, or into buf after
+	 * copying it there; NULL if the element is gone */
+	const float *(*vector) (struct VecGraph *g, uint64 id, float *buf);
+} VecGraphOps;
+
+typedef struct VecGraph
+{
+	const VecGraphOps *ops;
+	VecMetric	metric;
+	int			dim;
+	int			m;
+} VecGraph;
+
+/* open-addressing set of uint64 ids */
+typedef struct VecIdSet
+{
+	uint64	   *keys;
+	uint32		mask;
+	uint32		count;
+} VecIdSet;
+
+/* ----------------------------------------------------------------
+ * Prototypes
+ * ----------------------------------------------------------------
+ */
+
+/* vecidx.c */
+extern int	vechnsw_ef_search;
+extern void _PG_init(void);
+extern VecIndexInfo *vec_index_info(Relation index);
+extern VecMetric vec_metric_for_proc(Oid procoid);
+
+/* distance.c */
+extern float4 *vec_array_values(ArrayType *a, int *dim);
+extern void vec_check_same_dims(int a, int b);
+extern float vec_l2sq(const float *a, const float *b, int n);
+extern float vec_dot(const float *a, const float *b, int n);
+extern float vec_distance(VecMetric metric, const float *a, const float *b, int n);
+extern double vec_sql_distance(VecMetric metric, float d);
+extern bool vec_prepare(VecMetric metric, float *v, int n);
+extern Datum vecidx_l2_distance(PG_FUNCTION_ARGS);
+extern Datum vecidx_cosine_distance(PG_FUNCTION_ARGS);
+extern Datum vecidx_negative_inner_product(PG_FUNCTION_ARGS);
+
+/* hnswutils.c */
+extern void vec_init_page(Page page, uint16 flags);
+extern Buffer vec_new_buffer(Relation index, ForkNumber fork);
+extern void vec_read_meta(Relation index, VecMetaPageData *meta);
+extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
+extern int	vec_random_level(int m, int max_level);
+extern int	vec_max_level_for_m(int m);
+extern void vec_idset_init(VecIdSet *s, uint32 expected);
+extern bool vec_idset_add(VecIdSet *s, uint64 id);
+extern bool vec_idset_contains(VecIdSet *s, uint64 id);
+extern int	vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
+							 int ef, int lc, VecCand *result, VecIdSet *visited);
+extern int	vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands,
+								 int maxcount, VecCand *out, float *scratch);
+extern void vec_sort_cands(VecCand *c, int n);
+extern int	vec_greedy_descend(VecGraph *g, const float *q, VecCand *ep,
+							   int from_level, int to_level);
+
+static inline uint64
+vec_tid_to_id(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
+		ItemPointerGetOffsetNumber(tid);
+}
+
+static inline void
+vec_id_to_tid(uint64 id, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
+}
+
+/* disk graph (hnswutils.c), used by insert and scan */
+typedef struct VecDiskGraph
+{
+	VecGraph	g;
+	Relation	index;
+	Buffer		buf;			/* last pinned buffer, kept to save pins */
+	BlockNumber blkno;
+} VecDiskGraph;
+
+extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
+extern void vec_disk_graph_done(VecDiskGraph *dg);
+extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
+
+/* hnswbuild.c */
+extern IndexBuildResult *vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void vechnswbuildempty(Relation index);
+extern char *vechnswbuildphasename(int64 phasenum);
+
+/* hnswinsert.c */
+extern bool vechnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						  Relation heap, IndexUniqueCheck checkUnique,
+						  bool indexUnchanged, IndexInfo *indexInfo);
+extern float *vec_datum_to_vector(Datum value, VecMetric metric, int *dim);
+extern void vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
+							   ItemPointer heaptid, bool building);
+
+/* hnswscan.c */
+extern IndexScanDesc vechnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool vechnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void vechnswendscan(IndexScanDesc scan);
+
+/* hnswvacuum.c */
+extern IndexBulkDeleteResult *vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+												IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+
+/* hnswcost.c */
+extern void vechnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+								Cost *indexStartupCost, Cost *indexTotalCost,
+								Selectivity *indexSelectivity, double *indexCorrelation,
+								double *indexPages);
+
+/* hnswvalidate.c */
+extern bool vechnswvalidate(Oid opclassoid);
+
+/* build phases reported in pg_stat_progress_create_index */
+#define VEC_PHASE_LOAD			2
+#define VEC_PHASE_WRITE			3
+#define VEC_PHASE_ON_DISK		4
+
+#endif							/* VECIDX_H */
