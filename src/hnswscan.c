@@ -33,8 +33,10 @@ typedef struct VecScanOpaqueData
 	MemoryContext searchcxt;	/* one search's results: reset per search */
 	bool		started;
 	bool		done;
-	float	   *query;			/* NULL: nothing to return */
+	float	   *query;
 	int			dim;
+	bool		nullquery;		/* ORDER BY col <op> NULL: all distances NULL */
+	bool		nanquery;		/* zero query under cosine: all distances NaN */
 	VecCand    *results;
 	int			nresults;
 	int			pos;
@@ -80,6 +82,8 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->started = false;
 	so->done = false;
 	so->query = NULL;
+	so->nullquery = false;
+	so->nanquery = false;
 	so->results = NULL;
 	so->nresults = 0;
 	so->pos = 0;
@@ -147,6 +151,7 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	if (!so->started)
 	{
 		ScanKey		ob;
+		MemoryContext oldcxt;
 
 		so->started = true;
 		if (scan->numberOfOrderBys == 0)
@@ -155,27 +160,34 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 					 errmsg("vechnsw index scans need an ORDER BY distance operator")));
 		ob = &scan->orderByData[0];
 
-		/* a NULL query (or a zero vector under cosine) orders nothing */
-		if (!(ob->sk_flags & SK_ISNULL))
-		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(so->scancxt);
-
-			so->query = vec_datum_to_vector(ob->sk_argument, so->info->metric, &so->dim);
-			vec_idset_init(&so->returned, so->ef * 2);
-			MemoryContextSwitchTo(oldcxt);
-		}
-		if (so->query == NULL)
-		{
-			so->done = true;
-			return false;
-		}
-
 		vec_read_meta(scan->indexRelation, &meta);
 		if (meta.dimensions == 0 || meta.entry_level < 0)
 		{
 			so->done = true;
 			return false;
 		}
+
+		oldcxt = MemoryContextSwitchTo(so->scancxt);
+		vec_idset_init(&so->returned, so->ef * 2);
+		if (!(ob->sk_flags & SK_ISNULL))
+			so->query = vec_datum_to_vector(ob->sk_argument, so->info->metric, &so->dim);
+		else
+			so->nullquery = true;
+
+		/*
+		 * With a NULL query (every distance NULL) or a zero vector under
+		 * cosine (every distance NaN) all rows tie, so any order is right:
+		 * walk the graph from an arbitrary direction and return every row.
+		 */
+		if (so->query == NULL)
+		{
+			so->nanquery = !so->nullquery;
+			so->dim = meta.dimensions;
+			so->query = palloc0(sizeof(float) * so->dim);
+			so->query[0] = 1;
+		}
+		MemoryContextSwitchTo(oldcxt);
+
 		if (meta.dimensions != (uint32) so->dim)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -200,8 +212,11 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			scan->xs_heaptid = c->heaptids[so->tidpos++];
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
-			scan->xs_orderbyvals[0] = Float8GetDatum(vec_sql_distance(so->info->metric, c->dist));
-			scan->xs_orderbynulls[0] = false;
+			if (so->nanquery)
+				scan->xs_orderbyvals[0] = Float8GetDatum(get_float8_nan());
+			else
+				scan->xs_orderbyvals[0] = Float8GetDatum(vec_sql_distance(so->info->metric, c->dist));
+			scan->xs_orderbynulls[0] = so->nullquery;
 			so->lastdist = c->dist;
 			return true;
 		}
