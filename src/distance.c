@@ -23,13 +23,208 @@
 
 #include "vecidx.h"
 
-#define VEC_LANES 16
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define VEC_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VEC_CLONES
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define VEC_X86 1
 #endif
+
+/*
+ * Every kernel keeps 16 lane sums: lane j accumulates the products of
+ * elements i with i % 16 == j, the tail (n % 16 elements) goes to a
+ * scalar sum, and the lanes are added in order 0..15 at the end.  The SSE2
+ * and AVX2 versions therefore compute bit-identical results (no FMA is
+ * used), whichever the CPU picks.
+ */
+static inline float
+vec_reduce16(const float *lanes, float tail)
+{
+	float		s = tail;
+
+	for (int j = 0; j < 16; j++)
+		s += lanes[j];
+	return s;
+}
+
+#ifdef VEC_X86
+__attribute__((target("avx2")))
+static float
+vec_l2sq_avx2(const float *a, const float *b, int n)
+{
+	__m256		acc0 = _mm256_setzero_ps();
+	__m256		acc1 = _mm256_setzero_ps();
+	float		lanes[16];
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+
+		acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(d0, d0));
+		acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(d1, d1));
+	}
+	for (; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		tail += d * d;
+	}
+	_mm256_storeu_ps(lanes, acc0);
+	_mm256_storeu_ps(lanes + 8, acc1);
+	return vec_reduce16(lanes, tail);
+}
+
+__attribute__((target("avx2")))
+static float
+vec_dot_avx2(const float *a, const float *b, int n)
+{
+	__m256		acc0 = _mm256_setzero_ps();
+	__m256		acc1 = _mm256_setzero_ps();
+	float		lanes[16];
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+		acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
+	}
+	for (; i < n; i++)
+		tail += a[i] * b[i];
+	_mm256_storeu_ps(lanes, acc0);
+	_mm256_storeu_ps(lanes + 8, acc1);
+	return vec_reduce16(lanes, tail);
+}
+
+static float
+vec_l2sq_sse(const float *a, const float *b, int n)
+{
+	__m128		acc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+	float		lanes[16];
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		for (int k = 0; k < 4; k++)
+		{
+			__m128		d = _mm_sub_ps(_mm_loadu_ps(a + i + 4 * k), _mm_loadu_ps(b + i + 4 * k));
+
+			acc[k] = _mm_add_ps(acc[k], _mm_mul_ps(d, d));
+		}
+	}
+	for (; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		tail += d * d;
+	}
+	for (int k = 0; k < 4; k++)
+		_mm_storeu_ps(lanes + 4 * k, acc[k]);
+	return vec_reduce16(lanes, tail);
+}
+
+static float
+vec_dot_sse(const float *a, const float *b, int n)
+{
+	__m128		acc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+	float		lanes[16];
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		for (int k = 0; k < 4; k++)
+			acc[k] = _mm_add_ps(acc[k], _mm_mul_ps(_mm_loadu_ps(a + i + 4 * k),
+												   _mm_loadu_ps(b + i + 4 * k)));
+	}
+	for (; i < n; i++)
+		tail += a[i] * b[i];
+	for (int k = 0; k < 4; k++)
+		_mm_storeu_ps(lanes + 4 * k, acc[k]);
+	return vec_reduce16(lanes, tail);
+}
+#else
+
+/* portable fallback with the same lane structure */
+static float
+vec_l2sq_portable(const float *a, const float *b, int n)
+{
+	float		lanes[16] = {0};
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++)
+		{
+			float		d = a[i + j] - b[i + j];
+
+			lanes[j] += d * d;
+		}
+	for (; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		tail += d * d;
+	}
+	return vec_reduce16(lanes, tail);
+}
+
+static float
+vec_dot_portable(const float *a, const float *b, int n)
+{
+	float		lanes[16] = {0};
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++)
+			lanes[j] += a[i + j] * b[i + j];
+	for (; i < n; i++)
+		tail += a[i] * b[i];
+	return vec_reduce16(lanes, tail);
+}
+#endif
+
+typedef float (*vec_kernel) (const float *a, const float *b, int n);
+
+static vec_kernel vec_l2sq_impl;
+static vec_kernel vec_dot_impl;
+
+/* pick the kernels for this CPU; called from _PG_init */
+void
+vec_init_kernels(void)
+{
+#ifdef VEC_X86
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+	{
+		vec_l2sq_impl = vec_l2sq_avx2;
+		vec_dot_impl = vec_dot_avx2;
+	}
+	else
+	{
+		vec_l2sq_impl = vec_l2sq_sse;
+		vec_dot_impl = vec_dot_sse;
+	}
+#else
+	vec_l2sq_impl = vec_l2sq_portable;
+	vec_dot_impl = vec_dot_portable;
+#endif
+}
+
+float
+vec_l2sq(const float *a, const float *b, int n)
+{
+	return vec_l2sq_impl(a, b, n);
+}
+
+float
+vec_dot(const float *a, const float *b, int n)
+{
+	return vec_dot_impl(a, b, n);
+}
 
 /*
  * Extract the float4 values of a one-dimensional real[] and validate them.
@@ -85,54 +280,6 @@ vec_check_same_dims(int a, int b)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d", a, b)));
-}
-
-/* ---------------------------------------------------------------- kernels */
-
-VEC_CLONES float
-vec_l2sq(const float *a, const float *b, int n)
-{
-	float		acc[VEC_LANES] = {0};
-	float		s = 0;
-	int			i = 0;
-
-	for (; i + VEC_LANES <= n; i += VEC_LANES)
-	{
-		for (int j = 0; j < VEC_LANES; j++)
-		{
-			float		d = a[i + j] - b[i + j];
-
-			acc[j] += d * d;
-		}
-	}
-	for (; i < n; i++)
-	{
-		float		d = a[i] - b[i];
-
-		s += d * d;
-	}
-	for (int j = 0; j < VEC_LANES; j++)
-		s += acc[j];
-	return s;
-}
-
-VEC_CLONES float
-vec_dot(const float *a, const float *b, int n)
-{
-	float		acc[VEC_LANES] = {0};
-	float		s = 0;
-	int			i = 0;
-
-	for (; i + VEC_LANES <= n; i += VEC_LANES)
-	{
-		for (int j = 0; j < VEC_LANES; j++)
-			acc[j] += a[i + j] * b[i + j];
-	}
-	for (; i < n; i++)
-		s += a[i] * b[i];
-	for (int j = 0; j < VEC_LANES; j++)
-		s += acc[j];
-	return s;
 }
 
 /*

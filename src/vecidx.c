@@ -37,6 +37,8 @@ static relopt_kind vec_relopt_kind;
 void
 _PG_init(void)
 {
+	vec_init_kernels();
+
 	vec_relopt_kind = add_reloption_kind();
 	add_int_reloption(vec_relopt_kind, "m",
 					  "Max number of neighbours per element on upper levels (2*m on level 0)",
@@ -111,6 +113,19 @@ vec_index_info(Relation index)
 		info->metric = vec_metric_for_proc(index_getprocid(index, 1, 1));
 		info->m = opts ? opts->m : VECHNSW_DEFAULT_M;
 		info->ef_construction = opts ? opts->ef_construction : VECHNSW_DEFAULT_EF_CONSTRUCTION;
+
+		/*
+		 * Once built, the graph's m is the one its pages were made with
+		 * (ALTER INDEX ... SET (m = ...) takes effect at the next REINDEX);
+		 * ef_construction only steers future inserts, so the option wins.
+		 */
+		if (RelationGetNumberOfBlocks(index) > VECHNSW_METAPAGE_BLKNO)
+		{
+			VecMetaPageData meta;
+
+			vec_read_meta(index, &meta);
+			info->m = meta.m;
+		}
 		info->max_level = vec_max_level_for_m(info->m);
 		index->rd_amcache = info;
 	}

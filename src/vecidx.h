@@ -293,6 +293,7 @@ extern VecMetric vec_metric_for_proc(Oid procoid);
 /* distance.c */
 extern float4 *vec_array_values(ArrayType *a, int *dim);
 extern void vec_check_same_dims(int a, int b);
+extern void vec_init_kernels(void);
 extern float vec_l2sq(const float *a, const float *b, int n);
 extern float vec_dot(const float *a, const float *b, int n);
 extern float vec_distance(VecMetric metric, const float *a, const float *b, int n);
