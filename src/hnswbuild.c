@@ -55,13 +55,41 @@ typedef struct VecBuildState
 	int			capelems;
 	int			entry;			/* -1 while empty */
 	int			entry_level;
-	Size		memused;
 	Size		memlimit;
+	char	   *arena;			/* bump allocator for vectors and edges */
+	Size		arenafree;
+	Size		arenablock;		/* 1 MB, less when maintenance_work_mem is tiny */
 	bool		ondisk;
 
 	MemoryContext graphcxt;
 	MemoryContext tmpcxt;
 } VecBuildState;
+
+/*
+ * Vectors and edge arrays are carved from 1 MB blocks: no per-chunk header
+ * or power-of-two rounding (a 784-d vector would otherwise take 4 kB), and
+ * MemoryContextMemAllocated() of graphcxt is the graph's real footprint.
+ */
+#define VEC_ARENA_BLOCK (1024 * 1024)
+
+static void *
+vec_build_alloc(VecBuildState *bs, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > bs->arenafree)
+	{
+		Size		blk = Max(size, bs->arenablock);
+
+		bs->arena = MemoryContextAlloc(bs->graphcxt, blk);
+		bs->arenafree = blk;
+	}
+	p = bs->arena;
+	bs->arena += size;
+	bs->arenafree -= size;
+	return p;
+}
 
 /* ---------------------------------------------------------------- graph ops */
 
@@ -187,7 +215,6 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	VecCand    *cands = palloc(sizeof(VecCand) * (2 * m + 1));
 	float	   *scratch = palloc(sizeof(float) * bs->dim * (2 * m + 1));
 	int			nep = 0;
-	MemoryContext oldcxt;
 
 	if (bs->entry >= 0)
 	{
@@ -211,11 +238,9 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	 */
 	id = bs->nelems;
 	e = &bs->elems[id];
-	oldcxt = MemoryContextSwitchTo(bs->graphcxt);
-	e->vec = palloc(sizeof(float) * bs->dim);
-	e->nbr = palloc(sizeof(int32) * slots);
-	e->ndist = palloc(sizeof(float) * slots);
-	MemoryContextSwitchTo(oldcxt);
+	e->vec = vec_build_alloc(bs, sizeof(float) * bs->dim);
+	e->nbr = vec_build_alloc(bs, sizeof(int32) * slots);
+	e->ndist = vec_build_alloc(bs, sizeof(float) * slots);
 	memcpy(e->vec, vec, sizeof(float) * bs->dim);
 	for (int i = 0; i < slots; i++)
 		e->nbr[i] = -1;
@@ -248,10 +273,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 					memcmp(d->vec, vec, sizeof(float) * bs->dim) == 0)
 				{
 					d->heaptids[d->ntids++] = *heaptid;
-					pfree(e->vec);
-					pfree(e->nbr);
-					pfree(e->ndist);
-					return;
+					return;		/* the arena space is wasted; rare */
 				}
 			}
 		}
@@ -270,8 +292,6 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	}
 
 	bs->nelems++;
-	bs->memused += sizeof(VecMemElement) + sizeof(float) * bs->dim +
-		(sizeof(int32) + sizeof(float)) * slots + 3 * 2 * sizeof(void *);
 
 	if (bs->entry < 0 || level > bs->entry_level)
 	{
@@ -446,6 +466,24 @@ vec_build_flush(VecBuildState *bs)
 
 /* ---------------------------------------------------------------- build */
 
+/* the graph is full: write it out and insert the rest on disk */
+static void
+vec_build_go_on_disk(VecBuildState *bs)
+{
+	ereport(NOTICE,
+			(errmsg("vechnsw graph no longer fits into maintenance_work_mem after %d elements",
+					bs->nelems),
+			 errdetail("The rest of the rows are inserted into the index on disk, which is slower."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	vec_build_flush(bs);
+	MemoryContextReset(bs->graphcxt);
+	bs->elems = NULL;
+	bs->arena = NULL;
+	bs->arenafree = 0;
+	bs->ondisk = true;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, VEC_PHASE_ON_DISK);
+}
+
 static void
 vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				   bool tupleIsAlive, void *state)
@@ -474,22 +512,19 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (vec != NULL)
 	{
-		if (!bs->ondisk &&
-			bs->memused + sizeof(VecMemElement) +
-			sizeof(float) * dim * 2 + 64 * bs->info->m > bs->memlimit)
+		/* room for one more element, and for doubling the element array */
+		if (!bs->ondisk)
 		{
-			ereport(NOTICE,
-					(errmsg("vechnsw graph no longer fits into maintenance_work_mem after %d elements",
-							bs->nelems),
-					 errdetail("The rest of the rows are inserted into the index on disk, which is slower."),
-					 errhint("Increase maintenance_work_mem to speed up builds.")));
-			MemoryContextSwitchTo(oldcxt);
-			vec_build_flush(bs);
-			MemoryContextReset(bs->graphcxt);
-			bs->elems = NULL;
-			bs->ondisk = true;
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, VEC_PHASE_ON_DISK);
-			MemoryContextSwitchTo(bs->tmpcxt);
+			Size		esize = MAXALIGN(sizeof(float) * dim) +
+				2 * MAXALIGN(8 * bs->info->m * sizeof(float));
+			Size		need = 0;
+
+			if (esize > bs->arenafree)
+				need += Max(esize, bs->arenablock);
+			if (bs->nelems == bs->capelems)
+				need += sizeof(VecMemElement) * bs->capelems * 2;
+			if (MemoryContextMemAllocated(bs->graphcxt, true) + need > bs->memlimit)
+				vec_build_go_on_disk(bs);
 		}
 
 		if (bs->ondisk)
@@ -532,7 +567,8 @@ vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 										ALLOCSET_DEFAULT_SIZES);
 	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build tuple",
 									  ALLOCSET_DEFAULT_SIZES);
-	bs.capelems = 1024;
+	bs.arenablock = Min(VEC_ARENA_BLOCK, bs.memlimit / 8);
+	bs.capelems = 256;
 	bs.elems = MemoryContextAllocHuge(bs.graphcxt, sizeof(VecMemElement) * bs.capelems);
 
 	/* the meta page; logged with the rest by vec_build_flush */
