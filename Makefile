@@ -12,7 +12,8 @@ OBJS = \
 	src/hnswscan.o \
 	src/hnswvacuum.o \
 	src/hnswcost.o \
-	src/hnswvalidate.o
+	src/hnswvalidate.o \
+	src/rabitq.o
 
 DATA = sql/vecidx--0.1.0.sql
 HEADERS = src/vecidx.h
@@ -42,7 +43,7 @@ include $(PGXS)
 
 # Distance kernels: let the compiler vectorise (-O3 on this file only, no -ffast-math
 # so results are bit-identical between index and SQL operators).
-src/distance.o: CFLAGS += -O3 -fno-math-errno
+src/distance.o src/rabitq.o: CFLAGS += -O3 -fno-math-errno
 
 $(BENCH): bench/vecbench.c
 	$(CC) -O2 -Wall -Wextra -std=gnu11 -I$(shell $(PG_CONFIG) --includedir) -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lm -lpthread

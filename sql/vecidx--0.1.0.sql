@@ -65,6 +65,15 @@ CREATE FUNCTION vechnsw_index_stats(regclass,
 	AS 'MODULE_PATHNAME', 'vechnsw_index_stats'
 	LANGUAGE C STRICT PARALLEL SAFE;
 
+-- RaBitQ estimator, for tests and inspection: encodes o against centroid
+-- with the rotation of the given seed, prepares q, and returns the estimated
+-- and exact squared L2 distance and the estimate's error bound.
+CREATE FUNCTION vecidx_rabitq_debug(o real[], q real[], centroid real[], seed bigint,
+	OUT estimate float8, OUT exact float8, OUT bound float8)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vecidx_rabitq_debug'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Operator classes.  Support function 1 is the distance function; the index
 -- recognises the three built-in ones and runs the same C kernel inline
 -- (no fmgr call per distance); any other function is called through fmgr.

@@ -38,6 +38,7 @@ void
 _PG_init(void)
 {
 	vec_init_kernels();
+	vec_rq_init_kernels();
 
 	vec_relopt_kind = add_reloption_kind();
 	add_int_reloption(vec_relopt_kind, "m",

@@ -347,6 +347,47 @@ extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *
 extern void vec_disk_graph_done(VecDiskGraph *dg);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
 
+/* rabitq.c */
+#define VEC_RQ_EPS0 3.0f		/* about three standard deviations */
+
+typedef struct VecRabitq
+{
+	int			dim;
+	int			pdim;			/* dim rounded up to a power of two (>= 64) */
+	uint64		seed;
+	float	   *signs;			/* rounds * pdim random signs of P */
+	float	   *centroid;		/* dim */
+} VecRabitq;
+
+typedef struct VecRqFactors
+{
+	float		norm;			/* |o - c| */
+	float		ip;				/* <xbar, u> */
+} VecRqFactors;
+
+typedef struct VecRqQuery
+{
+	int			pdim;
+	float		norm;			/* |q - c| */
+	float		vl;				/* lowest rotated coordinate */
+	float		delta;			/* quantisation step */
+	uint64		sumq;			/* sum of the 4-bit levels */
+	uint64	   *planes;			/* 4 bit planes of pdim bits */
+} VecRqQuery;
+
+extern int	vec_rq_padded_dim(int dim);
+extern void vec_rq_init(VecRabitq *rq, int dim, uint64 seed, const float *centroid);
+extern void vec_rq_init_kernels(void);
+extern float vec_rq_rotate(const VecRabitq *rq, const float *v, float *out);
+extern void vec_rq_encode(const VecRabitq *rq, const float *v, uint64 *code,
+						  VecRqFactors *f, float *scratch);
+extern void vec_rq_prepare_query(const VecRabitq *rq, const float *q, VecRqQuery *qq,
+								 uint64 seed);
+extern float vec_rq_estimate_ip(const VecRqQuery *qq, const uint64 *code,
+								const VecRqFactors *f, float *bound);
+extern float vec_rq_estimate_l2sq(const VecRqQuery *qq, const uint64 *code,
+								  const VecRqFactors *f, float *bound);
+
 /* hnswbuild.c */
 extern IndexBuildResult *vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void vechnswbuildempty(Relation index);

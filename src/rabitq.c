@@ -1,0 +1,327 @@
+/*-------------------------------------------------------------------------
+ *
+ * rabitq.c
+ *	  RaBitQ: one-bit codes with an unbiased distance estimator and an error
+ *	  bound (Gao & Long, SIGMOD 2024).  See docs/RABITQ.md.
+ *
+ * Per index: a centroid c and a random orthogonal transform P, here three
+ * rounds of (random sign flips, normalised fast Walsh-Hadamard transform)
+ * on the vector zero-padded to pdim = the next power of two.  P is fully
+ * determined by a 64-bit seed, so every backend and every standby derive
+ * the same one.
+ *
+ * Per vector o: u = P (o - c) / |o - c|; code bit i = [u_i > 0]; factors
+ * norm = |o - c| and ip = <xbar, u> = sum |u_i| / sqrt(pdim).
+ *
+ * Per query q: w = P (q - c) / |q - c|, quantised to 4-bit unsigned
+ * integers with randomised rounding and split into four bit planes, so that
+ * sum_{bit i set} w_i is four AND + popcount passes over the code.
+ *
+ *	<xbar, w> = (2 sum_{b_i = 1} w_i - sum_i w_i) / sqrt(pdim)
+ *	<u, w>	 ~= <xbar, w> / <xbar, u>					(unbiased)
+ *	|o - q|^2 = |o - c|^2 + |q - c|^2 - 2 |o - c| |q - c| <u, w>
+ *
+ * with |error of <u, w>| <= eps0 * sqrt((1 - ip^2) / ip^2) / sqrt(pdim - 1)
+ * with high probability (eps0 = 1.9).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "port/pg_bitutils.h"
+#include "utils/builtins.h"
+
+#include "vecidx.h"
+
+#define VEC_RQ_ROUNDS 3
+
+int
+vec_rq_padded_dim(int dim)
+{
+	int			p = 64;
+
+	while (p < dim)
+		p <<= 1;
+	return p;
+}
+
+void
+vec_rq_init(VecRabitq *rq, int dim, uint64 seed, const float *centroid)
+{
+	pg_prng_state prng;
+
+	rq->dim = dim;
+	rq->pdim = vec_rq_padded_dim(dim);
+	rq->seed = seed;
+	rq->signs = palloc(sizeof(float) * VEC_RQ_ROUNDS * rq->pdim);
+	pg_prng_seed(&prng, seed);
+	for (int i = 0; i < VEC_RQ_ROUNDS * rq->pdim; i++)
+		rq->signs[i] = (pg_prng_uint32(&prng) & 1) ? 1.0f : -1.0f;
+	rq->centroid = palloc0(sizeof(float) * dim);
+	if (centroid)
+		memcpy(rq->centroid, centroid, sizeof(float) * dim);
+}
+
+/* in-place normalised fast Walsh-Hadamard transform of length n (2^k) */
+static void
+vec_fwht(float *x, int n)
+{
+	float		scale = 1.0f / sqrtf((float) n);
+
+	for (int h = 1; h < n; h <<= 1)
+	{
+		for (int i = 0; i < n; i += h << 1)
+		{
+			for (int j = i; j < i + h; j++)
+			{
+				float		a = x[j];
+				float		b = x[j + h];
+
+				x[j] = a + b;
+				x[j + h] = a - b;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		x[i] *= scale;
+}
+
+/*
+ * out[0..pdim) = P (v - c) / |v - c|; returns |v - c| (0: out is zero)
+ */
+float
+vec_rq_rotate(const VecRabitq *rq, const float *v, float *out)
+{
+	double		norm = 0;
+
+	for (int i = 0; i < rq->dim; i++)
+	{
+		out[i] = v[i] - rq->centroid[i];
+		norm += (double) out[i] * out[i];
+	}
+	for (int i = rq->dim; i < rq->pdim; i++)
+		out[i] = 0;
+	norm = sqrt(norm);
+	if (norm == 0)
+		return 0;
+	for (int i = 0; i < rq->dim; i++)
+		out[i] = (float) (out[i] / norm);
+
+	for (int r = 0; r < VEC_RQ_ROUNDS; r++)
+	{
+		const float *s = rq->signs + (size_t) r * rq->pdim;
+
+		for (int i = 0; i < rq->pdim; i++)
+			out[i] *= s[i];
+		vec_fwht(out, rq->pdim);
+	}
+	return (float) norm;
+}
+
+/* code: pdim bits (pdim / 8 bytes, as uint64 words) */
+void
+vec_rq_encode(const VecRabitq *rq, const float *v, uint64 *code, VecRqFactors *f, float *scratch)
+{
+	float		norm = vec_rq_rotate(rq, v, scratch);
+	double		sumabs = 0;
+
+	memset(code, 0, rq->pdim / 8);
+	for (int i = 0; i < rq->pdim; i++)
+	{
+		if (scratch[i] > 0)
+			code[i >> 6] |= UINT64CONST(1) << (i & 63);
+		sumabs += fabs(scratch[i]);
+	}
+	f->norm = norm;
+	/* a zero residual has no direction; any ip > 0 keeps the math finite */
+	f->ip = norm > 0 ? (float) (sumabs / sqrt((double) rq->pdim)) : 1.0f;
+}
+
+void
+vec_rq_prepare_query(const VecRabitq *rq, const float *q, VecRqQuery *qq, uint64 seed)
+{
+	float	   *w = palloc(sizeof(float) * rq->pdim);
+	float		vl,
+				vr;
+	int			words = rq->pdim / 64;
+	pg_prng_state prng;
+	double		sumw = 0;
+
+	qq->pdim = rq->pdim;
+	qq->norm = vec_rq_rotate(rq, q, w);
+	vl = vr = w[0];
+	for (int i = 1; i < rq->pdim; i++)
+	{
+		vl = Min(vl, w[i]);
+		vr = Max(vr, w[i]);
+	}
+	qq->vl = vl;
+	qq->delta = (vr - vl) / 15.0f;
+	if (qq->delta <= 0)
+		qq->delta = 1;			/* all equal: every level is 0 */
+	qq->planes = palloc0(sizeof(uint64) * 4 * words);
+	qq->sumq = 0;
+	pg_prng_seed(&prng, seed);
+	for (int i = 0; i < rq->pdim; i++)
+	{
+		/* randomised rounding keeps the quantised sum unbiased */
+		int			level = (int) floor((w[i] - vl) / qq->delta + pg_prng_double(&prng));
+
+		level = Max(0, Min(15, level));
+		for (int j = 0; j < 4; j++)
+			if (level & (1 << j))
+				qq->planes[j * words + (i >> 6)] |= UINT64CONST(1) << (i & 63);
+		qq->sumq += level;
+		sumw += w[i];
+	}
+	(void) sumw;
+	pfree(w);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt")))
+static uint64
+vec_rq_masked_popcnt_hw(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
+{
+	uint64		acc = 0;
+	uint64		bits = 0;
+
+	for (int j = 0; j < 4; j++)
+	{
+		const uint64 *p = planes + j * words;
+		uint64		s = 0;
+
+		for (int k = 0; k < words; k++)
+			s += __builtin_popcountll(code[k] & p[k]);
+		acc += s << j;
+	}
+	for (int k = 0; k < words; k++)
+		bits += __builtin_popcountll(code[k]);
+	*pc = bits;
+	return acc;
+}
+#endif
+
+static uint64
+vec_rq_masked_popcnt_sw(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
+{
+	uint64		acc = 0;
+	uint64		bits = 0;
+
+	for (int j = 0; j < 4; j++)
+	{
+		const uint64 *p = planes + j * words;
+		uint64		s = 0;
+
+		for (int k = 0; k < words; k++)
+			s += pg_popcount64(code[k] & p[k]);
+		acc += s << j;
+	}
+	for (int k = 0; k < words; k++)
+		bits += pg_popcount64(code[k]);
+	*pc = bits;
+	return acc;
+}
+
+static uint64 (*vec_rq_masked_popcnt) (const uint64 *code, const uint64 *planes, int words, uint64 *pc);
+
+void
+vec_rq_init_kernels(void)
+{
+	vec_rq_masked_popcnt = vec_rq_masked_popcnt_sw;
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("popcnt"))
+		vec_rq_masked_popcnt = vec_rq_masked_popcnt_hw;
+#endif
+}
+
+/*
+ * Estimate of <u, w> (cosine of the angle between the two residuals) and,
+ * in *bound, its error bound.
+ */
+float
+vec_rq_estimate_ip(const VecRqQuery *qq, const uint64 *code, const VecRqFactors *f, float *bound)
+{
+	int			words = qq->pdim / 64;
+	uint64		pc;
+	uint64		acc = vec_rq_masked_popcnt(code, qq->planes, words, &pc);
+	float		sqrtd = sqrtf((float) qq->pdim);
+	/* sum over set bits of w_i, and over all bits, from the quantised levels */
+	float		sum_set = qq->delta * (float) acc + qq->vl * (float) pc;
+	float		sum_all = qq->delta * (float) qq->sumq + qq->vl * (float) qq->pdim;
+	float		xw = (2.0f * sum_set - sum_all) / sqrtd;
+
+	if (bound)
+		*bound = VEC_RQ_EPS0 * sqrtf((1.0f - f->ip * f->ip) / (f->ip * f->ip)) /
+			sqrtf((float) (qq->pdim - 1));
+	return xw / f->ip;
+}
+
+/* estimated squared L2 distance between o and q, with its error bound */
+float
+vec_rq_estimate_l2sq(const VecRqQuery *qq, const uint64 *code, const VecRqFactors *f, float *bound)
+{
+	float		ipbound;
+	float		ip = vec_rq_estimate_ip(qq, code, f, &ipbound);
+	float		cross = 2.0f * f->norm * qq->norm;
+
+	if (bound)
+		*bound = cross * ipbound;
+	return f->norm * f->norm + qq->norm * qq->norm - cross * ip;
+}
+
+/*
+ * vecidx_rabitq_debug(o real[], q real[], centroid real[], seed bigint)
+ *	  -> (estimate float8, exact float8, bound float8)
+ *
+ * Encodes o, prepares q, and returns the estimated and exact squared L2
+ * distance and the estimate's error bound: the function the estimator
+ * tests use.
+ */
+PG_FUNCTION_INFO_V1(vecidx_rabitq_debug);
+Datum
+vecidx_rabitq_debug(PG_FUNCTION_ARGS)
+{
+	int			n,
+				nq,
+				nc;
+	float4	   *o = vec_array_values(PG_GETARG_ARRAYTYPE_P(0), &n);
+	float4	   *q = vec_array_values(PG_GETARG_ARRAYTYPE_P(1), &nq);
+	float4	   *c = vec_array_values(PG_GETARG_ARRAYTYPE_P(2), &nc);
+	int64		seed = PG_GETARG_INT64(3);
+	VecRabitq	rq;
+	VecRqQuery	qq;
+	VecRqFactors f;
+	uint64	   *code;
+	float	   *scratch;
+	float		est,
+				bound;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+
+	vec_check_same_dims(n, nq);
+	vec_check_same_dims(n, nc);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	vec_rq_init(&rq, n, (uint64) seed, c);
+	scratch = palloc(sizeof(float) * rq.pdim);
+	code = palloc(rq.pdim / 8);
+	vec_rq_encode(&rq, o, code, &f, scratch);
+	vec_rq_prepare_query(&rq, q, &qq, (uint64) seed ^ UINT64CONST(0x5DEECE66D));
+	est = vec_rq_estimate_l2sq(&qq, code, &f, &bound);
+
+	values[0] = Float8GetDatum((double) est);
+	values[1] = Float8GetDatum((double) vec_l2sq(o, q, n));
+	values[2] = Float8GetDatum((double) bound);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
