@@ -47,6 +47,8 @@ typedef struct VecBuildState
 	Relation	index;
 	VecIndexInfo *info;
 	int			dim;
+	int			code_bytes;		/* code slot size, once dim is known */
+	int			max_level;
 	double		reltuples;
 	double		indtuples;
 
@@ -204,7 +206,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	VecIndexInfo *info = bs->info;
 	int			m = info->m;
 	int			ef = info->ef_construction;
-	int			level = vec_random_level(m, info->max_level);
+	int			level = vec_random_level(m, bs->max_level);
 	int			slots = VEC_NEIGHBOR_SLOTS(level, m);
 	int			id;
 	VecMemElement *e;
@@ -327,7 +329,10 @@ vec_build_flush(VecBuildState *bs)
 {
 	Relation	index = bs->index;
 	int			m = bs->info->m;
-	Size		esz = VEC_ELEMENT_TUPLE_SIZE(bs->dim, 0);
+	int			cb = bs->code_bytes;
+	Size		esz = VEC_ELEMENT_TUPLE_SIZE(bs->dim, cb);
+	char	   *codes = NULL;
+	float	   *centroid = NULL;
 	BlockNumber blk = VECHNSW_METAPAGE_BLKNO + 1;
 	Size		freespace = VEC_PAGE_USABLE;
 	OffsetNumber off = 0;
@@ -340,11 +345,41 @@ vec_build_flush(VecBuildState *bs)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs->nelems);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
 
+	/* RaBitQ: centroid of the vectors, then every element's code */
+	if (cb > 0)
+	{
+		double	   *sum = palloc0(sizeof(double) * bs->dim);
+		VecRabitq	rq;
+		float	   *scratch;
+		VecMetaPageData meta;
+
+		centroid = palloc0(sizeof(float) * bs->dim);
+		for (int i = 0; i < bs->nelems; i++)
+			for (int d = 0; d < bs->dim; d++)
+				sum[d] += bs->elems[i].vec[d];
+		for (int d = 0; d < bs->dim && bs->nelems > 0; d++)
+			centroid[d] = (float) (sum[d] / bs->nelems);
+
+		vec_read_meta(index, &meta);
+		vec_rq_init(&rq, bs->dim, meta.rabitq_seed, centroid);
+		scratch = palloc(sizeof(float) * rq.pdim);
+		codes = palloc_extended((Size) bs->nelems * cb + 1, MCXT_ALLOC_HUGE);
+		for (int i = 0; i < bs->nelems; i++)
+		{
+			char	   *slot = codes + (Size) i * cb;
+
+			vec_rq_encode(&rq, bs->elems[i].vec, (uint64 *) (slot + sizeof(VecRqFactors)),
+						  (VecRqFactors *) slot, scratch);
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+	}
+
 	/* pass 1: placement */
 	for (int i = 0; i < bs->nelems; i++)
 	{
 		VecMemElement *e = &bs->elems[i];
-		Size		nsz = VEC_NEIGHBOR_TUPLE_SIZE(e->level, m);
+		Size		nsz = VEC_NEIGHBOR_TUPLE_SIZE(e->level, m, cb);
 		Size		eneed = MAXALIGN(esz) + sizeof(ItemIdData);
 		Size		nneed = MAXALIGN(nsz) + sizeof(ItemIdData);
 
@@ -375,7 +410,7 @@ vec_build_flush(VecBuildState *bs)
 	for (int i = 0; i < bs->nelems; i++)
 	{
 		VecMemElement *e = &bs->elems[i];
-		Size		nsz = VEC_NEIGHBOR_TUPLE_SIZE(e->level, m);
+		Size		nsz = VEC_NEIGHBOR_TUPLE_SIZE(e->level, m, cb);
 		VecNeighborTuple ntup = palloc0(nsz);
 		ItemPointerData *where[2] = {&e->etid, &e->ntid};
 
@@ -387,13 +422,21 @@ vec_build_flush(VecBuildState *bs)
 		etup->dim = bs->dim;
 		memcpy(etup->heaptids, e->heaptids, sizeof(ItemPointerData) * e->ntids);
 		etup->neighbortid = e->ntid;
-		etup->codebytes = 0;
+		etup->codebytes = cb;
 		memcpy(etup->data, e->vec, sizeof(float) * bs->dim);
+		if (cb > 0)
+			memcpy(VecElementCode(etup), codes + (Size) i * cb, cb);
 
 		ntup->type = VEC_TUPLE_NEIGHBOR;
 		ntup->level = e->level;
 		ntup->version = 0;
 		ntup->m = m;
+		ntup->codesize = cb;
+		for (int s = 0; s < 2 * m && cb > 0; s++)
+		{
+			if (e->nbr[s] >= 0)
+				memcpy(VecNeighborCode(ntup, s), codes + (Size) e->nbr[s] * cb, cb);
+		}
 		for (int s = 0; s < VEC_NEIGHBOR_SLOTS(e->level, m); s++)
 		{
 			if (e->nbr[s] >= 0)
@@ -443,8 +486,8 @@ vec_build_flush(VecBuildState *bs)
 		VecMetaPage meta;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		vec_meta_set_dimensions(BufferGetPage(buf), bs->dim, cb, centroid);
 		meta = VecPageGetMeta(BufferGetPage(buf));
-		meta->dimensions = bs->dim;
 		if (bs->entry >= 0)
 		{
 			VecMemElement *e = &bs->elems[bs->entry];
@@ -501,7 +544,11 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	vec = vec_datum_to_vector(values[0], bs->info->metric, &dim);
 	if (bs->dim == 0)
+	{
 		bs->dim = bs->g.dim = dim;
+		bs->code_bytes = vec_code_bytes(bs->info->bits, dim, bs->info->m);
+		bs->max_level = vec_max_level(bs->info->m, bs->code_bytes);
+	}
 	else if (dim != bs->dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -181,7 +181,8 @@ vec_level_equal(VecNeighborEntry *a, VecNeighborEntry *b, int n)
  */
 static void
 vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
-					ItemPointer newtid, uint16 newversion, float dist, float *scratch)
+					ItemPointer newtid, uint16 newversion, float dist, float *scratch,
+					const char *newcode, char *codebuf)
 {
 	int			m = dg->g.m;
 	int			cap = VEC_LEVEL_CAP(lc, m);
@@ -191,6 +192,9 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 	VecCand		cands[2 * VECHNSW_MAX_M + 1];
 	VecCand		sel[2 * VECHNSW_MAX_M];
 	Buffer		buf;
+	int			cs = 0;			/* code slot size of this list, 0 = none */
+	char	   *oldcodes = codebuf;
+	char	   *newcodes = codebuf ? codebuf + 2 * m * dg->code_bytes : NULL;
 
 	if (!ItemPointerIsValid(&nb->ntid))
 		return;
@@ -216,6 +220,9 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 			break;
 		}
 		memcpy(old, &nt->entries[start], sizeof(VecNeighborEntry) * cap);
+		cs = (lc == 0 && codebuf != NULL && nt->codesize == dg->code_bytes) ? nt->codesize : 0;
+		if (cs > 0)
+			memcpy(oldcodes, VecNeighborCode(nt, 0), (Size) cap * cs);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 
 		/* 2. compute the new list without holding a lock */
@@ -236,11 +243,15 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 			break;
 
 		memcpy(new, old, sizeof(VecNeighborEntry) * cap);
+		if (cs > 0)
+			memcpy(newcodes, oldcodes, (Size) cap * cs);
 		if (empty >= 0)
 		{
 			new[empty].tid = *newtid;
 			new[empty].version = newversion;
 			new[empty].distance = dist;
+			if (cs > 0)
+				memcpy(newcodes + (Size) empty * cs, newcode, cs);
 		}
 		else
 		{
@@ -272,13 +283,29 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 					new[i].version = sel[i].version;
 					new[i].distance = sel[i].dist;
 					if (ItemPointerEquals(&new[i].tid, newtid))
+					{
 						kept_new = true;
+						if (cs > 0)
+							memcpy(newcodes + (Size) i * cs, newcode, cs);
+					}
+					else if (cs > 0)
+					{
+						/* carry the kept neighbour's code along */
+						for (int k = 0; k < cap; k++)
+							if (ItemPointerEquals(&old[k].tid, &new[i].tid))
+							{
+								memcpy(newcodes + (Size) i * cs, oldcodes + (Size) k * cs, cs);
+								break;
+							}
+					}
 				}
 				else
 				{
 					ItemPointerSetInvalid(&new[i].tid);
 					new[i].version = 0;
 					new[i].distance = 0;
+					if (cs > 0)
+						memset(newcodes + (Size) i * cs, 0, cs);
 				}
 			}
 			if (!kept_new)
@@ -303,6 +330,8 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		nt = vec_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
 		memcpy(&nt->entries[start], new, sizeof(VecNeighborEntry) * cap);
+		if (cs > 0)
+			memcpy(VecNeighborCode(nt, 0), newcodes, (Size) cap * cs);
 		GenericXLogFinish(state);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		break;
@@ -319,7 +348,11 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 {
 	VecMetaPageData meta;
 	LOCKMODE	lockmode = ShareLock;
-	int			level = vec_random_level(info->m, info->max_level);
+	int			level;
+	int			cb;
+	bool		first;
+	char	   *code = NULL;
+	char	   *codebuf = NULL;
 	VecDiskGraph dg;
 	VecCand    *sel[VECHNSW_MAX_LEVEL + 1];
 	int			nsel[VECHNSW_MAX_LEVEL + 1] = {0};
@@ -338,6 +371,8 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 
 	LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 	vec_read_meta(index, &meta);
+	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
+	level = vec_random_level(info->m, vec_max_level(info->m, cb));
 	if (meta.entry_level < 0 || level > meta.entry_level)
 	{
 		/* may become the entry point: serialise with other such inserts */
@@ -345,7 +380,13 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 		lockmode = ExclusiveLock;
 		LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 		vec_read_meta(index, &meta);
+		if (meta.dimensions != 0)
+		{
+			cb = meta.code_bytes;
+			level = Min(level, vec_max_level(info->m, cb));
+		}
 	}
+	first = (meta.dimensions == 0);
 	if (meta.dimensions != 0 && meta.dimensions != (uint32) dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -353,7 +394,29 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 				 errdetail("Index \"%s\" holds vectors of %u dimensions.",
 						   RelationGetRelationName(index), meta.dimensions)));
 
+	/* RaBitQ code of the new vector */
+	if (cb > 0)
+	{
+		VecRabitq	tmp;
+		VecRabitq  *rq;
+		float	   *rot = palloc(sizeof(float) * vec_rq_padded_dim(dim));
+
+		vec_index_info_load_codes(index, info, &meta);
+		if (first || info->rq == NULL)
+		{
+			/* first vector: it becomes the centroid (REINDEX uses the mean) */
+			vec_rq_init(&tmp, dim, meta.rabitq_seed, vec);
+			rq = &tmp;
+		}
+		else
+			rq = info->rq;
+		code = palloc0(cb);
+		vec_rq_encode(rq, vec, (uint64 *) (code + sizeof(VecRqFactors)), (VecRqFactors *) code, rot);
+		codebuf = palloc(2 * (Size) 2 * info->m * cb);
+	}
+
 	vec_disk_graph_init(&dg, index, info, dim);
+	dg.code_bytes = cb;
 	scratch = palloc(sizeof(float) * dim * (2 * info->m + 1));
 	res = palloc(sizeof(VecCand) * Max(ef, 2 * info->m + 1));
 	ep = palloc(sizeof(VecCand) * Max(ef, 1));
@@ -395,8 +458,8 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	}
 
 	/* build the two tuples */
-	esz = VEC_ELEMENT_TUPLE_SIZE(dim, 0);
-	nsz = VEC_NEIGHBOR_TUPLE_SIZE(level, info->m);
+	esz = VEC_ELEMENT_TUPLE_SIZE(dim, cb);
+	nsz = VEC_NEIGHBOR_TUPLE_SIZE(level, info->m, cb);
 	etup = palloc0(esz);
 	etup->type = VEC_TUPLE_ELEMENT;
 	etup->state = VEC_ELEM_LIVE;
@@ -405,14 +468,17 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	etup->version = 0;
 	etup->dim = dim;
 	etup->heaptids[0] = *heaptid;
-	etup->codebytes = 0;
+	etup->codebytes = cb;
 	memcpy(etup->data, vec, sizeof(float) * dim);
+	if (cb > 0)
+		memcpy(VecElementCode(etup), code, cb);
 
 	ntup = palloc0(nsz);
 	ntup->type = VEC_TUPLE_NEIGHBOR;
 	ntup->level = level;
 	ntup->version = 0;
 	ntup->m = info->m;
+	ntup->codesize = cb;
 	for (int i = 0; i < VEC_NEIGHBOR_SLOTS(level, info->m); i++)
 		ItemPointerSetInvalid(&ntup->entries[i].tid);
 	for (int lc = 0; lc <= level; lc++)
@@ -424,6 +490,9 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 			vec_id_to_tid(sel[lc][i].id, &ntup->entries[start + i].tid);
 			ntup->entries[start + i].version = sel[lc][i].version;
 			ntup->entries[start + i].distance = sel[lc][i].dist;
+			if (lc == 0 && cb > 0 &&
+				!vec_disk_code(&dg, sel[lc][i].id, sel[lc][i].version, VecNeighborCode(ntup, i)))
+				ItemPointerSetInvalid(&ntup->entries[start + i].tid);
 		}
 	}
 
@@ -447,7 +516,8 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	for (int lc = 0; lc <= level; lc++)
 		for (int i = 0; i < nsel[lc]; i++)
 			vec_update_neighbor(index, &dg, &sel[lc][i], lc, &etid, 0,
-								sel[lc][i].dist, scratch);
+								sel[lc][i].dist, scratch,
+								lc == 0 ? code : NULL, lc == 0 ? codebuf : NULL);
 
 	/* new entry point (we hold ExclusiveLock in that case) */
 	top = (meta.entry_level < level || meta.dimensions == 0);
@@ -456,13 +526,15 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 		Buffer		buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
 		GenericXLogState *state;
 		VecMetaPage mp;
+		Page		page;
 
 		Assert(lockmode == ExclusiveLock);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		state = GenericXLogStart(index);
-		mp = VecPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		mp = VecPageGetMeta(page);
 		if (mp->dimensions == 0)
-			mp->dimensions = dim;
+			vec_meta_set_dimensions(page, dim, cb, vec);
 		if (mp->entry_level < level)
 		{
 			mp->entry_blkno = ItemPointerGetBlockNumber(&etid);

@@ -37,6 +37,8 @@ typedef struct VecScanOpaqueData
 	int			dim;
 	bool		nullquery;		/* ORDER BY col <op> NULL: all distances NULL */
 	bool		nanquery;		/* zero query under cosine: all distances NaN */
+	bool		useq;			/* walk on RaBitQ estimates */
+	VecRqQuery	qq;				/* the query prepared for the estimator */
 	VecCand    *results;
 	int			nresults;
 	int			pos;
@@ -115,7 +117,10 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	{
 		vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, 0);
 		vec_idset_init(&visited, so->ef * so->info->m);
-		n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);
+		if (so->useq)
+			n = vec_search_layer0_codes(&dg, so->query, &so->qq, &ep, so->ef, res, &visited);
+		else
+			n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);
 	}
 	vec_disk_graph_done(&dg);
 
@@ -194,6 +199,17 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 					 errmsg("different vector dimensions %u and %d", meta.dimensions, so->dim),
 					 errdetail("Index \"%s\" holds vectors of %u dimensions.",
 							   RelationGetRelationName(scan->indexRelation), meta.dimensions)));
+
+		/* RaBitQ walk when the index has codes and the session wants it */
+		vec_index_info_load_codes(scan->indexRelation, so->info, &meta);
+		so->useq = (vechnsw_search_mode == VEC_SEARCH_RABITQ && so->info->rq != NULL);
+		if (so->useq)
+		{
+			oldcxt = MemoryContextSwitchTo(so->scancxt);
+			vec_rq_prepare_query_ex(so->info->rq, so->query, &so->qq, 0x9E3779B9,
+									so->info->metric != VEC_METRIC_IP);
+			MemoryContextSwitchTo(oldcxt);
+		}
 		vec_scan_search(scan, &meta);
 	}
 

@@ -74,12 +74,13 @@ vec_write_empty_meta(Page page, VecIndexInfo *info)
 	meta->entry_offno = InvalidOffsetNumber;
 	meta->entry_level = -1;
 	meta->entry_version = 0;
-	meta->max_level = info->max_level;
+	meta->max_level = vec_max_level(info->m, 0);
 	meta->insert_page = InvalidBlockNumber;
 	meta->free_page_head = InvalidBlockNumber;
-	meta->code_bits = 0;
+	meta->code_bits = info->bits;
 	meta->code_bytes = 0;
 	meta->rabitq_blkno = InvalidBlockNumber;
+	meta->rabitq_seed = pg_prng_uint64(&pg_global_prng_state);
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(VecMetaPageData)) - (char *) page;
 }
@@ -105,14 +106,57 @@ vec_read_meta(Relation index, VecMetaPageData *meta)
 
 /* ---------------------------------------------------------------- levels */
 
+/* highest level whose neighbour tuple still fits on a page */
 int
-vec_max_level_for_m(int m)
+vec_max_level(int m, int codesize)
 {
-	int			lvl = (int) ((VEC_PAGE_USABLE - sizeof(ItemIdData) -
-							  offsetof(VecNeighborTupleData, entries)) /
-							 (m * sizeof(VecNeighborEntry))) - 2;
+	int			lvl = 0;
 
-	return Min(lvl, VECHNSW_MAX_LEVEL);
+	while (lvl < VECHNSW_MAX_LEVEL &&
+		   VEC_NEIGHBOR_TUPLE_SIZE(lvl + 1, m, codesize) + sizeof(ItemIdData) <= VEC_PAGE_USABLE)
+		lvl++;
+	return lvl;
+}
+
+/*
+ * Size of one code slot (factors + one bit per padded dimension), or 0
+ * when codes are off or a level-0 list with codes would take more than
+ * three quarters of a page.
+ */
+int
+vec_code_bytes(int bits, int dim, int m)
+{
+	int			slot;
+
+	if (bits == 0 || dim == 0)
+		return 0;
+	slot = sizeof(VecRqFactors) + vec_rq_padded_dim(dim) / 8;
+	if (VEC_NEIGHBOR_TUPLE_SIZE(0, m, slot) > VEC_PAGE_USABLE * 3 / 4)
+		return 0;
+	return slot;
+}
+
+/*
+ * Record the dimensions, and the codes' size and centroid, in the meta
+ * page image (first vector of an index).
+ */
+void
+vec_meta_set_dimensions(Page page, int dim, int code_bytes, const float *centroid)
+{
+	VecMetaPage meta = VecPageGetMeta(page);
+
+	meta->dimensions = dim;
+	meta->code_bytes = code_bytes;
+	meta->max_level = vec_max_level(meta->m, code_bytes);
+	if (code_bytes > 0)
+	{
+		if (centroid)
+			memcpy(meta->centroid, centroid, sizeof(float) * dim);
+		else
+			memset(meta->centroid, 0, sizeof(float) * dim);
+		((PageHeader) page)->pd_lower =
+			((char *) meta->centroid + sizeof(float) * dim) - (char *) page;
+	}
 }
 
 int
@@ -602,6 +646,27 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->index = index;
 	dg->buf = InvalidBuffer;
 	dg->blkno = InvalidBlockNumber;
+	dg->code_bytes = info->code_bytes;
+}
+
+/* copy the code slot of element id (if its version matches) into dst */
+bool
+vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst)
+{
+	Page		page;
+	VecElementTuple et;
+	bool		ok = false;
+
+	page = vec_dg_lock(dg, (BlockNumber) (id >> 16));
+	et = vec_page_item(page, (OffsetNumber) (id & 0xFFFF));
+	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == version &&
+		et->codebytes == dg->code_bytes && dg->code_bytes > 0)
+	{
+		memcpy(dst, VecElementCode(et), dg->code_bytes);
+		ok = true;
+	}
+	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+	return ok;
 }
 
 void
@@ -627,4 +692,151 @@ vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand 
 	n.version = meta->entry_version;
 	n.distance = 0;
 	return vec_dg_visit(&dg->g, &n, q, out);
+}
+
+/* ---------------------------------------------------------------- RaBitQ walk */
+
+typedef struct VecCodeCand
+{
+	uint64		id;
+	uint16		version;
+} VecCodeCand;
+
+/*
+ * Level-0 search that walks on RaBitQ estimates (search_mode = rabitq).
+ *
+ * Candidates are ordered by the distance estimated from the codes stored
+ * with their in-neighbour's list.  Expanding a candidate reads its element
+ * tuple (exact distance, heap TIDs) and its neighbour tuple (the edges and
+ * the neighbours' codes) — usually one page — so a neighbour costs an
+ * estimate, not a buffer access and a full distance.  Only expanded
+ * elements enter the result list, with their exact distance: results are
+ * exact distances, so their order is exact.  A neighbour is queued only if
+ * the lower end of its estimate's error interval could beat the current
+ * ef-th result.
+ */
+int
+vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
+						VecCand *ep, int ef, VecCand *result, VecIdSet *visited)
+{
+	VecGraph   *g = &dg->g;
+	VecCodeCand *cpool;
+	int			ncpool = 0;
+	int			cpoolcap = Max(ef * 8, 256);
+	VecCand    *rpool;
+	int			nrpool = 0;
+	VecHeap		cands;
+	VecHeap		res;
+	int			n;
+
+	cpool = palloc(sizeof(VecCodeCand) * cpoolcap);
+	rpool = palloc(sizeof(VecCand) * (ef + 1));
+	vec_heap_init(&cands, cpoolcap, false);
+	vec_heap_init(&res, ef + 1, true);
+
+	vec_idset_add(visited, ep->id);
+	cpool[0].id = ep->id;
+	cpool[0].version = ep->version;
+	ncpool = 1;
+	vec_heap_push(&cands, ep->dist, 0);
+
+	while (cands.n > 0)
+	{
+		VecHeapItem c = vec_heap_pop(&cands);
+		VecCodeCand cc = cpool[c.idx];
+		Page		page;
+		VecElementTuple et;
+		VecNeighborTuple nt;
+		VecCand		e;
+		BlockNumber nblk;
+
+		if (res.n >= ef && c.dist > res.items[0].dist)
+			break;
+		CHECK_FOR_INTERRUPTS();
+
+		/* the element: exact distance */
+		page = vec_dg_lock(dg, (BlockNumber) (cc.id >> 16));
+		et = vec_page_item(page, (OffsetNumber) (cc.id & 0xFFFF));
+		if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->version != cc.version ||
+			et->state == VEC_ELEM_FREE || et->dim != g->dim)
+		{
+			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+			continue;
+		}
+		e.dist = vec_distance(g->metric, q, et->data, g->dim);
+		vec_cand_from_element(&e, et, cc.id);
+
+		/* its neighbour tuple, usually on the same page */
+		nblk = ItemPointerGetBlockNumber(&e.ntid);
+		if (nblk != dg->blkno)
+		{
+			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+			page = vec_dg_lock(dg, nblk);
+		}
+		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&e.ntid));
+
+		/* the result list keeps the ef best exact distances */
+		if (res.n < ef || e.dist < res.items[0].dist)
+		{
+			int			slot;
+
+			if (res.n < ef)
+				slot = nrpool++;
+			else
+				slot = vec_heap_pop(&res).idx;	/* reuse the evicted slot */
+			rpool[slot] = e;
+			vec_heap_push(&res, e.dist, slot);
+		}
+
+		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == e.version &&
+			nt->codesize == dg->code_bytes && dg->code_bytes > 0)
+		{
+			int			cap = 2 * nt->m;
+
+			for (int i = 0; i < cap; i++)
+			{
+				VecNeighborEntry *ne = &nt->entries[i];
+				const char *slot;
+				float		est,
+							bound;
+				uint64		id;
+
+				if (!ItemPointerIsValid(&ne->tid))
+					continue;
+				id = vec_tid_to_id(&ne->tid);
+				if (vec_idset_contains(visited, id))
+					continue;
+				slot = VecNeighborCode(nt, i);
+				est = vec_rq_estimate_dist(g->metric, qq,
+										   (const uint64 *) (slot + sizeof(VecRqFactors)),
+										   (const VecRqFactors *) slot, &bound);
+				if (res.n >= ef && est - bound >= res.items[0].dist)
+					continue;
+				vec_idset_add(visited, id);
+				if (ncpool == cpoolcap)
+				{
+					cpoolcap *= 2;
+					cpool = repalloc(cpool, sizeof(VecCodeCand) * cpoolcap);
+				}
+				cpool[ncpool].id = id;
+				cpool[ncpool].version = ne->version;
+				vec_heap_push(&cands, est, ncpool);
+				ncpool++;
+			}
+		}
+		LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
+	}
+
+	n = res.n;
+	for (int i = n - 1; i >= 0; i--)
+	{
+		VecHeapItem it = vec_heap_pop(&res);
+
+		result[i] = rpool[it.idx];
+	}
+	pfree(cpool);
+	pfree(rpool);
+	pfree(cands.items);
+	pfree(res.items);
+	return n;
 }

@@ -147,6 +147,18 @@ vec_rq_encode(const VecRabitq *rq, const float *v, uint64 *code, VecRqFactors *f
 void
 vec_rq_prepare_query(const VecRabitq *rq, const float *q, VecRqQuery *qq, uint64 seed)
 {
+	vec_rq_prepare_query_ex(rq, q, qq, seed, true);
+}
+
+/*
+ * center = true: w = P (q - c) / |q - c| (for L2 and cosine).
+ * center = false: w = P q / |q|, and qq->cq = <c, q> (for inner product:
+ * <o, q> = |o - c| |q| <u, w> + <c, q>).
+ */
+void
+vec_rq_prepare_query_ex(const VecRabitq *rq, const float *q, VecRqQuery *qq, uint64 seed,
+						bool center)
+{
 	float	   *w = palloc(sizeof(float) * rq->pdim);
 	float		vl,
 				vr;
@@ -155,7 +167,18 @@ vec_rq_prepare_query(const VecRabitq *rq, const float *q, VecRqQuery *qq, uint64
 	double		sumw = 0;
 
 	qq->pdim = rq->pdim;
-	qq->norm = vec_rq_rotate(rq, q, w);
+	qq->cq = 0;
+	if (center)
+		qq->norm = vec_rq_rotate(rq, q, w);
+	else
+	{
+		VecRabitq	nc = *rq;
+
+		nc.centroid = palloc0(sizeof(float) * rq->dim);
+		qq->norm = vec_rq_rotate(&nc, q, w);
+		qq->cq = vec_dot(rq->centroid, q, rq->dim);
+		pfree(nc.centroid);
+	}
 	vl = vr = w[0];
 	for (int i = 1; i < rq->pdim; i++)
 	{
@@ -276,6 +299,35 @@ vec_rq_estimate_l2sq(const VecRqQuery *qq, const uint64 *code, const VecRqFactor
 	if (bound)
 		*bound = cross * ipbound;
 	return f->norm * f->norm + qq->norm * qq->norm - cross * ip;
+}
+
+/*
+ * Estimated index distance (see vec_distance) for the metric, with its
+ * error bound in the same units.  qq must have been prepared with
+ * center = (metric != VEC_METRIC_IP).
+ */
+float
+vec_rq_estimate_dist(VecMetric metric, const VecRqQuery *qq, const uint64 *code,
+					 const VecRqFactors *f, float *bound)
+{
+	float		ipbound;
+	float		ip;
+
+	switch (metric)
+	{
+		case VEC_METRIC_L2:
+			return vec_rq_estimate_l2sq(qq, code, f, bound);
+		case VEC_METRIC_COSINE:
+			/* unit vectors: 1 - <o, q> = |o - q|^2 / 2 */
+			ip = vec_rq_estimate_l2sq(qq, code, f, &ipbound);
+			*bound = ipbound / 2;
+			return ip / 2;
+		case VEC_METRIC_IP:
+			ip = vec_rq_estimate_ip(qq, code, f, &ipbound);
+			*bound = f->norm * qq->norm * ipbound;
+			return -(f->norm * qq->norm * ip + qq->cq);
+	}
+	return 0;
 }
 
 /*

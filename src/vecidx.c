@@ -31,6 +31,13 @@
 PG_MODULE_MAGIC;
 
 int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
+int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
+
+static const struct config_enum_entry vec_search_mode_options[] = {
+	{"rabitq", VEC_SEARCH_RABITQ, false},
+	{"exact", VEC_SEARCH_EXACT, false},
+	{NULL, 0, false}
+};
 
 static relopt_kind vec_relopt_kind;
 
@@ -49,6 +56,9 @@ _PG_init(void)
 					  "Size of the candidate list used while building the graph",
 					  VECHNSW_DEFAULT_EF_CONSTRUCTION, VECHNSW_MIN_EF_CONSTRUCTION,
 					  VECHNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_int_reloption(vec_relopt_kind, "bits",
+					  "RaBitQ bits per dimension stored for each vector (0 = no codes)",
+					  1, 0, 1, AccessExclusiveLock);
 
 	DefineCustomIntVariable("vechnsw.ef_search",
 							"Size of the candidate list of a vechnsw scan.",
@@ -58,6 +68,14 @@ _PG_init(void)
 							VECHNSW_DEFAULT_EF_SEARCH, VECHNSW_MIN_EF_SEARCH,
 							VECHNSW_MAX_EF_SEARCH,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vechnsw.search_mode",
+							 "How a vechnsw scan walks the graph.",
+							 "rabitq: estimate neighbours' distances from their RaBitQ codes and "
+							 "compute exact distances only for the elements it expands; exact: "
+							 "compute the exact distance of every element it meets. Results are "
+							 "always exact distances in exact order.",
+							 &vechnsw_search_mode, VEC_SEARCH_RABITQ, vec_search_mode_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vechnsw");
 }
 
@@ -67,6 +85,7 @@ vechnswoptions(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(VecOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(VecOptions, ef_construction)},
+		{"bits", RELOPT_TYPE_INT, offsetof(VecOptions, bits)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, vec_relopt_kind,
@@ -114,23 +133,58 @@ vec_index_info(Relation index)
 		info->metric = vec_metric_for_proc(index_getprocid(index, 1, 1));
 		info->m = opts ? opts->m : VECHNSW_DEFAULT_M;
 		info->ef_construction = opts ? opts->ef_construction : VECHNSW_DEFAULT_EF_CONSTRUCTION;
+		info->bits = opts ? opts->bits : 1;
+		index->rd_amcache = info;
 
 		/*
-		 * Once built, the graph's m is the one its pages were made with
-		 * (ALTER INDEX ... SET (m = ...) takes effect at the next REINDEX);
+		 * Once built, the graph's m and bits are the ones its pages were made
+		 * with (ALTER INDEX ... SET takes effect at the next REINDEX);
 		 * ef_construction only steers future inserts, so the option wins.
 		 */
 		if (RelationGetNumberOfBlocks(index) > VECHNSW_METAPAGE_BLKNO)
-		{
-			VecMetaPageData meta;
-
-			vec_read_meta(index, &meta);
-			info->m = meta.m;
-		}
-		info->max_level = vec_max_level_for_m(info->m);
-		index->rd_amcache = info;
+			vec_index_info_load_codes(index, info, NULL);
 	}
 	return info;
+}
+
+/*
+ * Fill the parts of the cached information that the meta page fixes: m,
+ * bits and, once the first vector has set the dimensions, the code size
+ * and the RaBitQ rotation and centroid.  Cheap when already known.
+ */
+void
+vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *known)
+{
+	Buffer		buf;
+	VecMetaPage meta;
+	MemoryContext oldcxt;
+
+	if (info->dim != 0 || (known != NULL && known->dimensions == 0))
+		return;
+
+	buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	meta = VecPageGetMeta(BufferGetPage(buf));
+	if (meta->magic != VECHNSW_MAGIC)
+	{
+		UnlockReleaseBuffer(buf);
+		return;					/* reported by vec_read_meta */
+	}
+	info->m = meta->m;
+	info->bits = meta->code_bits;
+	if (meta->dimensions != 0)
+	{
+		info->code_bytes = meta->code_bytes;
+		if (meta->code_bytes > 0)
+		{
+			oldcxt = MemoryContextSwitchTo(index->rd_indexcxt);
+			info->rq = palloc(sizeof(VecRabitq));
+			vec_rq_init(info->rq, meta->dimensions, meta->rabitq_seed, meta->centroid);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		info->dim = meta->dimensions;
+	}
+	UnlockReleaseBuffer(buf);
 }
 
 char *

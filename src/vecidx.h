@@ -103,9 +103,14 @@ typedef struct VecMetaPageData
 	BlockNumber insert_page;	/* hint: last page that had room */
 	BlockNumber free_page_head; /* reserved: first page with free slots */
 	/* RaBitQ (reserved: 0 / InvalidBlockNumber while codes are off) */
-	uint16		code_bits;		/* bits per dimension, 0 = no codes */
-	uint16		code_bytes;		/* bytes of code per element */
-	BlockNumber rabitq_blkno;	/* first page of centroid + rotation */
+	uint16		code_bits;		/* RaBitQ bits per dimension, 0 = no codes */
+	uint16		code_bytes;		/* bytes of one code slot (factors + code);
+								 * 0 = no codes (bits = 0, dimensions not
+								 * known yet, or codes do not fit) */
+	BlockNumber rabitq_blkno;	/* reserved: InvalidBlockNumber */
+	uint64		rabitq_seed;	/* seed of the random rotation */
+	float4		centroid[FLEXIBLE_ARRAY_MEMBER];	/* dimensions floats, when
+													 * code_bytes > 0 */
 } VecMetaPageData;
 
 typedef VecMetaPageData *VecMetaPage;
@@ -152,8 +157,13 @@ typedef struct VecElementTupleData
 
 typedef VecElementTupleData *VecElementTuple;
 
+/* the code slot (VecRqFactors + code words) starts 8-byte aligned */
+#define VEC_ELEMENT_CODE_OFFSET(dim) \
+	MAXALIGN(offsetof(VecElementTupleData, data) + (dim) * sizeof(float4))
 #define VEC_ELEMENT_TUPLE_SIZE(dim, codebytes) \
-	(offsetof(VecElementTupleData, data) + (dim) * sizeof(float4) + (codebytes))
+	((codebytes) > 0 ? VEC_ELEMENT_CODE_OFFSET(dim) + (codebytes) : \
+	 offsetof(VecElementTupleData, data) + (dim) * sizeof(float4))
+#define VecElementCode(et) ((char *) (et) + VEC_ELEMENT_CODE_OFFSET((et)->dim))
 
 /*
  * One edge: the neighbour's element tuple, the version it had when the edge
@@ -186,15 +196,22 @@ typedef struct VecNeighborTupleData
 	uint8		level;
 	uint16		version;
 	uint16		m;
-	uint16		unused;
+	uint16		codesize;		/* bytes per level-0 code slot, 0 = none */
 	VecNeighborEntry entries[FLEXIBLE_ARRAY_MEMBER];
+	/* then, 8-byte aligned, 2*m code slots: codes of the level-0 neighbours */
 } VecNeighborTupleData;
 
 typedef VecNeighborTupleData *VecNeighborTuple;
 
 #define VEC_NEIGHBOR_SLOTS(level, m)		(((level) + 2) * (m))
-#define VEC_NEIGHBOR_TUPLE_SIZE(level, m) \
-	(offsetof(VecNeighborTupleData, entries) + VEC_NEIGHBOR_SLOTS(level, m) * sizeof(VecNeighborEntry))
+#define VEC_NEIGHBOR_CODES_OFFSET(level, m) \
+	MAXALIGN(offsetof(VecNeighborTupleData, entries) + VEC_NEIGHBOR_SLOTS(level, m) * sizeof(VecNeighborEntry))
+#define VEC_NEIGHBOR_TUPLE_SIZE(level, m, codesize) \
+	((codesize) > 0 ? VEC_NEIGHBOR_CODES_OFFSET(level, m) + 2 * (m) * (codesize) : \
+	 offsetof(VecNeighborTupleData, entries) + VEC_NEIGHBOR_SLOTS(level, m) * sizeof(VecNeighborEntry))
+/* code slot i (0 <= i < 2m) belongs to level-0 entry i */
+#define VecNeighborCode(nt, i) \
+	((char *) (nt) + VEC_NEIGHBOR_CODES_OFFSET((nt)->level, (nt)->m) + (Size) (i) * (nt)->codesize)
 /* first slot and capacity of a level's list */
 #define VEC_LEVEL_START(lc, m)	((lc) == 0 ? 0 : (m) * ((lc) + 1))
 #define VEC_LEVEL_CAP(lc, m)		((lc) == 0 ? 2 * (m) : (m))
@@ -212,15 +229,26 @@ typedef struct VecOptions
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int			m;
 	int			ef_construction;
+	int			bits;
 } VecOptions;
+
+struct VecRabitq;
+struct VecRqQuery;
 
 typedef struct VecIndexInfo
 {
 	VecMetric	metric;
 	int			m;
 	int			ef_construction;
-	int			max_level;
+	int			bits;			/* RaBitQ bits wanted (reloption) */
+	int			dim;			/* 0 until known */
+	int			code_bytes;		/* code slot size once dim is known */
+	struct VecRabitq *rq;		/* rotation + centroid once dim is known */
 } VecIndexInfo;
+
+/* search strategies (GUC vechnsw.search_mode) */
+#define VEC_SEARCH_RABITQ		0
+#define VEC_SEARCH_EXACT		1
 
 /* ----------------------------------------------------------------
  * Search machinery (shared by build, insert and scan)
@@ -286,8 +314,10 @@ typedef struct VecIdSet
 
 /* vecidx.c */
 extern int	vechnsw_ef_search;
+extern int	vechnsw_search_mode;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
+extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta);
 extern VecMetric vec_metric_for_proc(Oid procoid);
 
 /* distance.c */
@@ -309,7 +339,9 @@ extern Buffer vec_new_buffer(Relation index, ForkNumber fork);
 extern void vec_read_meta(Relation index, VecMetaPageData *meta);
 extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
 extern int	vec_random_level(int m, int max_level);
-extern int	vec_max_level_for_m(int m);
+extern int	vec_max_level(int m, int codesize);
+extern int	vec_code_bytes(int bits, int dim, int m);
+extern void vec_meta_set_dimensions(Page page, int dim, int code_bytes, const float *centroid);
 extern void vec_idset_init(VecIdSet *s, uint32 expected);
 extern bool vec_idset_add(VecIdSet *s, uint64 id);
 extern bool vec_idset_contains(VecIdSet *s, uint64 id);
@@ -341,10 +373,14 @@ typedef struct VecDiskGraph
 	Relation	index;
 	Buffer		buf;			/* last pinned buffer, kept to save pins */
 	BlockNumber blkno;
+	int			code_bytes;		/* code slot size, 0 = none */
 } VecDiskGraph;
 
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
 extern void vec_disk_graph_done(VecDiskGraph *dg);
+extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struct VecRqQuery *qq,
+									VecCand *ep, int ef, VecCand *result, VecIdSet *visited);
+extern bool vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
 
 /* rabitq.c */
@@ -372,6 +408,7 @@ typedef struct VecRqQuery
 	float		vl;				/* lowest rotated coordinate */
 	float		delta;			/* quantisation step */
 	uint64		sumq;			/* sum of the 4-bit levels */
+	float		cq;				/* <c, q> (inner product only) */
 	uint64	   *planes;			/* 4 bit planes of pdim bits */
 } VecRqQuery;
 
@@ -383,6 +420,10 @@ extern void vec_rq_encode(const VecRabitq *rq, const float *v, uint64 *code,
 						  VecRqFactors *f, float *scratch);
 extern void vec_rq_prepare_query(const VecRabitq *rq, const float *q, VecRqQuery *qq,
 								 uint64 seed);
+extern void vec_rq_prepare_query_ex(const VecRabitq *rq, const float *q, VecRqQuery *qq,
+									uint64 seed, bool center);
+extern float vec_rq_estimate_dist(VecMetric metric, const VecRqQuery *qq, const uint64 *code,
+								  const VecRqFactors *f, float *bound);
 extern float vec_rq_estimate_ip(const VecRqQuery *qq, const uint64 *code,
 								const VecRqFactors *f, float *bound);
 extern float vec_rq_estimate_l2sq(const VecRqQuery *qq, const uint64 *code,
