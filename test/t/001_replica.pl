@@ -1,0 +1,176 @@
+# 001_replica.pl: vechnsw indexes on a streaming standby.
+#
+# The primary runs with wal_consistency_checking = 'generic', so the standby
+# compares every page it rebuilds from a generic WAL record with the full
+# page image the primary logged ("inconsistent page found" otherwise).  The
+# index is built (in memory and spilling to disk), inserted into, vacuumed,
+# truncated and reindexed; after each catch-up the standby must answer
+# index scans exactly like the primary.  Finally the standby is promoted and
+# its index is written to.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $dim = 16;
+
+# random vector for the row numbered by column $g of the enclosing query
+sub rand_vec
+{
+	my ($d, $g) = @_;
+	return "ARRAY(SELECT random()::real FROM generate_series(1, $d) WHERE $g > 0)";
+}
+
+# 12 fixed query vectors; top-10 ids of each, one line per query
+sub top10_sql
+{
+	my ($tbl, $op) = @_;
+	return qq{
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT q, (SELECT string_agg(id::text, ',')
+           FROM (SELECT id FROM $tbl ORDER BY v $op qv LIMIT 10) s)
+FROM (SELECT q, ARRAY(SELECT ((q * 31 + d * 17) % 101) / 101.0 FROM generate_series(1, $dim) d)::real[] AS qv
+      FROM generate_series(1, 12) q) qs
+ORDER BY q;
+};
+}
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf(
+	'postgresql.conf', qq{
+wal_consistency_checking = 'generic'
+shared_buffers = 16MB
+});
+$primary->start;
+$primary->backup('base');
+
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->start;
+
+# Compare both servers: identical top-10 answers (through the index on both)
+# and identical index statistics.
+sub compare_servers
+{
+	my ($what) = @_;
+	$primary->wait_for_catchup($standby);
+	for my $idx (['items_l2', '<->'], ['items_cos', '<=>'])
+	{
+		my ($name, $op) = @$idx;
+		my $sql = top10_sql('items', $op);
+		my $p = $primary->safe_psql('postgres', $sql);
+		my $s = $standby->safe_psql('postgres', $sql);
+		is($s, $p, "$what: standby answers $op queries like the primary");
+		my $stats_sql =
+		  "SELECT pages, elements, live_elements, deleted_elements, heap_tids, max_level, dimensions FROM vechnsw_index_stats('$name')";
+		is( $standby->safe_psql('postgres', $stats_sql),
+			$primary->safe_psql('postgres', $stats_sql),
+			"$what: $name statistics equal on both");
+	}
+	my $plan = $standby->safe_psql('postgres',
+		"SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '{1}' LIMIT 3");
+	like($plan, qr/Index Scan using items_l2/, "$what: the standby scans the index");
+}
+
+$primary->safe_psql(
+	'postgres', qq{
+CREATE EXTENSION vecidx;
+CREATE TABLE items (id int PRIMARY KEY, v real[]);
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(1, 3000) g;
+CREATE INDEX items_l2 ON items USING vechnsw (v real_l2_ops);
+SET maintenance_work_mem = '1MB';
+CREATE INDEX items_cos ON items USING vechnsw (v real_cosine_ops) WITH (m = 8);
+});
+compare_servers('after build');
+
+# single-row inserts (the insert path), an update, deletes and VACUUM
+$primary->safe_psql(
+	'postgres', qq{
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(3001, 4000) g;
+UPDATE items SET v = @{[ rand_vec($dim, 'id') ]} WHERE id % 10 = 0;
+DELETE FROM items WHERE id % 3 = 0;
+INSERT INTO items SELECT g, '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}'
+FROM generate_series(5001, 5020) g;
+});
+compare_servers('after inserts and deletes');
+
+$primary->safe_psql('postgres', 'VACUUM items');
+compare_servers('after VACUUM');
+
+$primary->safe_psql(
+	'postgres', qq{
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(6001, 6500) g;
+DELETE FROM items WHERE id BETWEEN 5001 AND 5010;
+DELETE FROM items WHERE id % 7 = 0;
+VACUUM items;
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(7001, 7300) g;
+});
+compare_servers('after a second round of deletes, VACUUM and inserts');
+
+# an unlogged table's index (only its init fork reaches the standby)
+$primary->safe_psql(
+	'postgres', qq{
+CREATE UNLOGGED TABLE ulog (id int, v real[]);
+CREATE INDEX ulog_idx ON ulog USING vechnsw (v real_l2_ops);
+INSERT INTO ulog SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(1, 200) g;
+});
+
+$primary->safe_psql('postgres', 'REINDEX INDEX items_l2');
+$primary->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY items_cos');
+compare_servers('after REINDEX');
+
+$primary->safe_psql(
+	'postgres', qq{
+TRUNCATE items;
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(1, 1500) g;
+});
+compare_servers('after TRUNCATE and inserts');
+
+# the index works on the primary: recall against the exact answer
+my $recall = $primary->safe_psql(
+	'postgres', qq{
+CREATE TEMP TABLE qs AS SELECT q, ARRAY(SELECT ((q * 31 + d * 17) % 101) / 101.0 FROM generate_series(1, $dim) d)::real[] AS qv
+FROM generate_series(1, 12) q;
+SET enable_indexscan = off;
+CREATE TEMP TABLE ex AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
+RESET enable_indexscan;
+SET enable_seqscan = off;
+CREATE TEMP TABLE ap AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
+SELECT (SELECT count(*) FROM ex JOIN ap USING (q, id)) / 120.0;
+});
+cmp_ok($recall, '>=', 0.9, "recall\@10 on the primary ($recall)");
+
+# the standby survived every record, and logged no inconsistency
+is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'standby is up and in recovery');
+my $log = slurp_file($standby->logfile);
+unlike($log, qr/inconsistent page found/, 'no inconsistent page found on the standby');
+unlike($log, qr/PANIC|TRAP:/, 'no PANIC or assertion failure on the standby');
+
+# promote: the standby's copy of the index takes writes
+$standby->promote;
+$standby->safe_psql(
+	'postgres', qq{
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(20001, 20200) g;
+DELETE FROM items WHERE id % 5 = 0;
+VACUUM (INDEX_CLEANUP on) items;
+});
+my $missing = $standby->safe_psql(
+	'postgres', q{
+SET enable_seqscan = off;
+SET vechnsw.ef_search = 200;
+SELECT count(*) FROM items o
+WHERE o.id NOT IN (SELECT i.id FROM items i ORDER BY i.v <-> o.v LIMIT 5);
+});
+is($missing, '0', 'after promotion every row is found through the index');
+is( $standby->safe_psql(
+		'postgres',
+		"SELECT heap_tids = (SELECT count(*) FROM items) FROM vechnsw_index_stats('items_l2')"),
+	't',
+	'after promotion and VACUUM the index has one TID per row');
+
+$standby->stop;
+$primary->stop;
+done_testing();
