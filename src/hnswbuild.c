@@ -49,6 +49,7 @@ typedef struct VecBuildState
 	int			dim;
 	int			code_bytes;		/* code slot size, once dim is known */
 	int			max_level;
+	pg_prng_state prng;			/* levels: seeded, so builds repeat */
 	double		reltuples;
 	double		indtuples;
 
@@ -206,7 +207,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	VecIndexInfo *info = bs->info;
 	int			m = info->m;
 	int			ef = info->ef_construction;
-	int			level = vec_random_level(m, bs->max_level);
+	int			level = vec_random_level(&bs->prng, m, bs->max_level);
 	int			slots = VEC_NEIGHBOR_SLOTS(level, m);
 	int			id;
 	VecMemElement *e;
@@ -608,6 +609,7 @@ vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.g.m = bs.info->m;
 	bs.g.dim = 0;
 	bs.entry = -1;
+	pg_prng_seed(&bs.prng, VEC_BUILD_SEED);
 	bs.entry_level = -1;
 	bs.memlimit = (Size) maintenance_work_mem * 1024;
 	bs.graphcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build graph",

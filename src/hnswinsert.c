@@ -372,7 +372,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 	vec_read_meta(index, &meta);
 	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
-	level = vec_random_level(info->m, vec_max_level(info->m, cb));
+	level = vec_random_level(&pg_global_prng_state, info->m, vec_max_level(info->m, cb));
 	if (meta.entry_level < 0 || level > meta.entry_level)
 	{
 		/* may become the entry point: serialise with other such inserts */

@@ -80,7 +80,7 @@ vec_write_empty_meta(Page page, VecIndexInfo *info)
 	meta->code_bits = info->bits;
 	meta->code_bytes = 0;
 	meta->rabitq_blkno = InvalidBlockNumber;
-	meta->rabitq_seed = pg_prng_uint64(&pg_global_prng_state);
+	meta->rabitq_seed = VEC_BUILD_SEED;
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(VecMetaPageData)) - (char *) page;
 }
@@ -160,10 +160,10 @@ vec_meta_set_dimensions(Page page, int dim, int code_bytes, const float *centroi
 }
 
 int
-vec_random_level(int m, int max_level)
+vec_random_level(pg_prng_state *prng, int m, int max_level)
 {
 	double		ml = 1.0 / log((double) m);
-	double		u = 1.0 - pg_prng_double(&pg_global_prng_state);	/* (0, 1] */
+	double		u = 1.0 - pg_prng_double(prng);	/* (0, 1] */
 	int			level = (int) floor(-log(u) * ml);
 
 	return Min(level, max_level);
@@ -820,7 +820,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 				}
 				cpool[ncpool].id = id;
 				cpool[ncpool].version = ne->version;
-				vec_heap_push(&cands, est, ncpool);
+				vec_heap_push(&cands, est - bound * vechnsw_rabitq_slack, ncpool);
 				ncpool++;
 			}
 		}

@@ -32,6 +32,7 @@ PG_MODULE_MAGIC;
 
 int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
+double		vechnsw_rabitq_slack = 0.5;
 
 static const struct config_enum_entry vec_search_mode_options[] = {
 	{"rabitq", VEC_SEARCH_RABITQ, false},
@@ -75,6 +76,12 @@ _PG_init(void)
 							 "compute the exact distance of every element it meets. Results are "
 							 "always exact distances in exact order.",
 							 &vechnsw_search_mode, VEC_SEARCH_RABITQ, vec_search_mode_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("vechnsw.rabitq_slack",
+							 "Share of the RaBitQ error bound subtracted from an estimate to rank a candidate.",
+							 "1 ranks candidates by the lower end of their error interval (most "
+							 "exact-like, most expansions); 0 by the plain estimate (fewest expansions).",
+							 &vechnsw_rabitq_slack, 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vechnsw");
 }

@@ -15,6 +15,7 @@
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "access/itup.h"
+#include "common/pg_prng.h"
 #include "nodes/execnodes.h"
 #include "nodes/pathnodes.h"
 #include "storage/bufmgr.h"
@@ -37,6 +38,14 @@
 #define VECHNSW_MAX_EF_SEARCH	1000
 #define VECHNSW_MAX_LEVEL		16
 #define VECHNSW_HEAPTIDS		8	/* heap TIDs one element can carry */
+
+/*
+ * CREATE INDEX draws levels from a PRNG with this fixed seed, and uses it
+ * as the RaBitQ rotation seed, so that the same rows in the same order give
+ * the same index (reproducible benchmarks and tests).  Inserts draw levels
+ * from the backend's random state.
+ */
+#define VEC_BUILD_SEED			UINT64CONST(0x7665636964780001)
 
 /* ----------------------------------------------------------------
  * Distance metrics.  The metric is fixed per index by its opclass's
@@ -315,6 +324,7 @@ typedef struct VecIdSet
 /* vecidx.c */
 extern int	vechnsw_ef_search;
 extern int	vechnsw_search_mode;
+extern double vechnsw_rabitq_slack;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
 extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta);
@@ -338,7 +348,7 @@ extern void vec_init_page(Page page, uint16 flags);
 extern Buffer vec_new_buffer(Relation index, ForkNumber fork);
 extern void vec_read_meta(Relation index, VecMetaPageData *meta);
 extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
-extern int	vec_random_level(int m, int max_level);
+extern int	vec_random_level(struct pg_prng_state *prng, int m, int max_level);
 extern int	vec_max_level(int m, int codesize);
 extern int	vec_code_bytes(int bits, int dim, int m);
 extern void vec_meta_set_dimensions(Page page, int dim, int code_bytes, const float *centroid);
