@@ -401,7 +401,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 		VecRabitq  *rq;
 		float	   *rot = palloc(sizeof(float) * vec_rq_padded_dim(dim));
 
-		vec_index_info_load_codes(index, info, &meta);
+		vec_index_info_load_codes(index, info, &meta, index->rd_indexcxt);
 		if (first || info->rq == NULL)
 		{
 			/* first vector: it becomes the centroid (REINDEX uses the mean) */

@@ -56,7 +56,9 @@ vechnswbeginscan(Relation index, int nkeys, int norderbys)
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	VecScanOpaque so = palloc0(sizeof(VecScanOpaqueData));
 
-	so->info = vec_index_info(index);
+	/* our own copy: a relcache flush between calls frees rd_amcache */
+	so->info = palloc(sizeof(VecIndexInfo));
+	*so->info = *vec_index_info(index);
 	so->scancxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw scan",
 										ALLOCSET_DEFAULT_SIZES);
 	so->searchcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw search",
@@ -201,7 +203,8 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 							   RelationGetRelationName(scan->indexRelation), meta.dimensions)));
 
 		/* RaBitQ walk when the index has codes and the session wants it */
-		vec_index_info_load_codes(scan->indexRelation, so->info, &meta);
+		vec_index_info_load_codes(scan->indexRelation, so->info, &meta,
+								  scan->indexRelation->rd_indexcxt);
 		so->useq = (vechnsw_search_mode == VEC_SEARCH_RABITQ && so->info->rq != NULL);
 		if (so->useq)
 		{
@@ -254,6 +257,7 @@ vechnswendscan(IndexScanDesc scan)
 
 	MemoryContextDelete(so->scancxt);
 	MemoryContextDelete(so->searchcxt);
+	pfree(so->info);
 	pfree(so);
 	scan->opaque = NULL;
 }

@@ -124,8 +124,11 @@ vec_metric_for_proc(Oid procoid)
 }
 
 /*
- * Per-index information, cached in rd_amcache (freed with the relcache
- * entry).
+ * Per-index information, cached in rd_amcache.  A relcache invalidation
+ * frees rd_amcache, so callers that keep the information across calls that
+ * may process invalidations (scans) keep their own copy; the rotation and
+ * centroid it points to live in rd_indexcxt, which lasts while the index is
+ * open.
  */
 VecIndexInfo *
 vec_index_info(Relation index)
@@ -149,7 +152,7 @@ vec_index_info(Relation index)
 		 * ef_construction only steers future inserts, so the option wins.
 		 */
 		if (RelationGetNumberOfBlocks(index) > VECHNSW_METAPAGE_BLKNO)
-			vec_index_info_load_codes(index, info, NULL);
+			vec_index_info_load_codes(index, info, NULL, index->rd_indexcxt);
 	}
 	return info;
 }
@@ -160,7 +163,8 @@ vec_index_info(Relation index)
  * and the RaBitQ rotation and centroid.  Cheap when already known.
  */
 void
-vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *known)
+vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *known,
+						  MemoryContext cxt)
 {
 	Buffer		buf;
 	VecMetaPage meta;
@@ -184,7 +188,7 @@ vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *k
 		info->code_bytes = meta->code_bytes;
 		if (meta->code_bytes > 0)
 		{
-			oldcxt = MemoryContextSwitchTo(index->rd_indexcxt);
+			oldcxt = MemoryContextSwitchTo(cxt);
 			info->rq = palloc(sizeof(VecRabitq));
 			vec_rq_init(info->rq, meta->dimensions, meta->rabitq_seed, meta->centroid);
 			MemoryContextSwitchTo(oldcxt);

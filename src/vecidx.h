@@ -327,7 +327,8 @@ extern int	vechnsw_search_mode;
 extern double vechnsw_rabitq_slack;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
-extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta);
+extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta,
+									  MemoryContext cxt);
 extern VecMetric vec_metric_for_proc(Oid procoid);
 
 /* distance.c */
