@@ -183,7 +183,7 @@ SELECT pg_temp.err($$CREATE INDEX ON ie_bad USING vechnsw (v ie_bad_ops)$$) AS b
 DROP TABLE ie_bad;
 DROP OPERATOR CLASS ie_bad_ops USING vechnsw;
 
--- The GUCs: ef_search 1..1000, search_mode rabitq | exact.  (Call a function first so the library is
+-- The GUCs: ef_search 1..1000, search_mode rabitq | exact, rabitq_slack 0..1.  (Call a function first so the library is
 -- loaded and the GUC defined, whatever test ran before in this session.)
 SELECT vector_dims('{1}') AS loaded;
 SHOW vechnsw.ef_search;
@@ -197,14 +197,22 @@ SELECT q, pg_temp.err(q) AS result FROM (VALUES
 	($$SET vechnsw.ef_search = 1000$$),
 	($$SET vechnsw.search_mode = 'fast'$$),
 	($$SET vechnsw.search_mode = 1$$),
-	($$SET vechnsw.search_mode = exact$$)
+	($$SET vechnsw.search_mode = exact$$),
+	($$SET vechnsw.rabitq_slack = 1.5$$),
+	($$SET vechnsw.rabitq_slack = -0.1$$),
+	($$SET vechnsw.rabitq_slack = 'some'$$),
+	($$SET vechnsw.rabitq_slack = 0$$),
+	($$SET vechnsw.rabitq_slack = 1$$)
 ) AS t(q);
 SHOW vechnsw.ef_search;
 SHOW vechnsw.search_mode;
+SHOW vechnsw.rabitq_slack;
 RESET vechnsw.ef_search;
 RESET vechnsw.search_mode;
+RESET vechnsw.rabitq_slack;
 SHOW vechnsw.ef_search;
 SHOW vechnsw.search_mode;
+SHOW vechnsw.rabitq_slack;
 
 -- vecidx_rabitq_debug checks its vectors like the distance functions.
 SELECT q, pg_temp.err(q) AS result FROM (VALUES

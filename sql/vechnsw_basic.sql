@@ -93,8 +93,7 @@ SELECT id FROM grid WHERE v <-> '{1,1}' < 1.5 ORDER BY id;
 
 -- Index scan results are the exact answer on this small grid, including
 -- at grid points with many ties (distances compared, in scan order: which of
--- several tied rows comes first depends on the graph, whose element levels
--- are random).
+-- several tied rows comes first depends on the shape of the graph).
 SELECT count(*) AS queries,
        count(*) FILTER (WHERE pg_temp.knn('grid', 'v', '<->', q, 10, false)
                             = pg_temp.knn('grid', 'v', '<->', q, 10, true)) AS equal_to_exact

@@ -208,8 +208,8 @@ SELECT * FROM pg_temp.check('mt');
 -- A build that does not fit into maintenance_work_mem continues on disk and
 -- gives the same answers.  2000 rows x 128-d = 1 MB of vectors.  (The NOTICE
 -- saying so names the element count at which the build spilled, which depends
--- on the random levels of the elements: it is hidden here and checked in the
--- TAP test 003_build_memory.pl.)
+-- on the memory accounting and the elements' levels, details of the
+-- implementation: it is hidden here and checked in 003_build_memory.pl.)
 SET maintenance_work_mem = '1MB';
 CREATE TABLE mt_big (id int, v real[]);
 INSERT INTO mt_big SELECT i, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 128) WHERE i > 0)

@@ -310,22 +310,53 @@ vec_sql_distance(VecMetric metric, float d)
 	return (double) d;
 }
 
+/* double-precision versions for values whose float sums overflow/underflow */
+static double
+vec_l2sq_double(const float *a, const float *b, int n)
+{
+	double		s = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		d = (double) a[i] - b[i];
+
+		s += d * d;
+	}
+	return s;
+}
+
+static double
+vec_dot_double(const float *a, const float *b, int n)
+{
+	double		s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += (double) a[i] * b[i];
+	return s;
+}
+
 /*
  * Prepare a vector for the index: normalise it for cosine.  Returns false if
- * the vector cannot be indexed (zero vector under cosine).
+ * the vector cannot be indexed (zero vector under cosine).  Vectors so large
+ * that float4 distance arithmetic overflows are rejected.
  */
 bool
 vec_prepare(VecMetric metric, float *v, int n)
 {
+	double		norm = sqrt(vec_dot_double(v, v, n));
+
 	if (metric == VEC_METRIC_COSINE)
 	{
-		double		norm = sqrt((double) vec_dot(v, v, n));
-
 		if (norm == 0)
 			return false;
 		for (int i = 0; i < n; i++)
 			v[i] = (float) (v[i] / norm);
 	}
+	else if (isinf(vec_dot(v, v, n)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("vector is too large to be indexed"),
+				 errdetail("Its L2 norm %g overflows single-precision distance arithmetic.", norm)));
 	return true;
 }
 
@@ -346,8 +377,14 @@ vecidx_l2_distance(PG_FUNCTION_ARGS)
 {
 	int			n;
 
+	double		d;
+
 	VEC_TWO_ARGS(a, b, n);
-	PG_RETURN_FLOAT8(sqrt((double) vec_l2sq(a, b, n)));
+	/* the index's kernel (bit-identical ordering); double if it overflows */
+	d = vec_l2sq(a, b, n);
+	if (isinf(d))
+		d = vec_l2sq_double(a, b, n);
+	PG_RETURN_FLOAT8(sqrt(d));
 }
 
 PG_FUNCTION_INFO_V1(vecidx_cosine_distance);
@@ -364,12 +401,28 @@ vecidx_cosine_distance(PG_FUNCTION_ARGS)
 	dot = vec_dot(a, b, n);
 	na = vec_dot(a, a, n);
 	nb = vec_dot(b, b, n);
+	/* float sums out of range (huge or tiny values): redo them in double */
+	if (isinf(dot) || isinf(na) || isinf(nb) || na == 0 || nb == 0)
+	{
+		dot = vec_dot_double(a, b, n);
+		na = vec_dot_double(a, a, n);
+		nb = vec_dot_double(b, b, n);
+		if (isinf(na * nb))
+		{
+			/* scale to keep the product finite */
+			na = sqrt(na);
+			nb = sqrt(nb);
+			sim = (dot / na) / nb;
+			goto clamp;
+		}
+	}
 
 	/* a zero vector has no direction: the distance is undefined */
 	if (na == 0 || nb == 0)
 		PG_RETURN_FLOAT8(get_float8_nan());
 
 	sim = dot / sqrt(na * nb);
+clamp:
 	/* keep rounding from leaving [-1, 1] */
 	if (sim > 1)
 		sim = 1;
@@ -384,8 +437,13 @@ vecidx_inner_product(PG_FUNCTION_ARGS)
 {
 	int			n;
 
+	double		d;
+
 	VEC_TWO_ARGS(a, b, n);
-	PG_RETURN_FLOAT8((double) vec_dot(a, b, n));
+	d = vec_dot(a, b, n);
+	if (isinf(d))
+		d = vec_dot_double(a, b, n);
+	PG_RETURN_FLOAT8(d);
 }
 
 PG_FUNCTION_INFO_V1(vecidx_negative_inner_product);
@@ -394,8 +452,14 @@ vecidx_negative_inner_product(PG_FUNCTION_ARGS)
 {
 	int			n;
 
+	double		d;
+
 	VEC_TWO_ARGS(a, b, n);
-	PG_RETURN_FLOAT8(-(double) vec_dot(a, b, n));
+	d = vec_dot(a, b, n);
+	if (isinf(d))
+		d = vec_dot_double(a, b, n);
+	/* 0 - d, not -d: an inner product of 0 is distance 0, not -0 */
+	PG_RETURN_FLOAT8(0.0 - d);
 }
 
 PG_FUNCTION_INFO_V1(vecidx_vector_dims);
@@ -415,7 +479,7 @@ vecidx_l2_normalize(PG_FUNCTION_ARGS)
 	int			n;
 	float4	   *v = vec_array_values(PG_GETARG_ARRAYTYPE_P(0), &n);
 	Datum	   *elems = palloc(n * sizeof(Datum));
-	double		norm = sqrt((double) vec_dot(v, v, n));
+	double		norm = sqrt(vec_dot_double(v, v, n));
 
 	for (int i = 0; i < n; i++)
 		elems[i] = Float4GetDatum(norm > 0 ? (float4) (v[i] / norm) : 0.0f);

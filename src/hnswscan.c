@@ -6,10 +6,12 @@
  * The first amgettuple call searches the graph with a result list of
  * vechnsw.ef_search elements and returns their heap TIDs nearest first.
  * When the executor wants more rows than that, the scan searches again
- * with a list twice as long and returns the elements it had not returned
- * yet that are not nearer than the last row returned, so rows always come
- * in non-decreasing distance order with exact distances
- * (xs_recheckorderby = false) and no row is returned twice.
+ * with a list twice as long and returns, nearest first, the elements it had
+ * not returned yet.  Rows come with exact distances (xs_recheckorderby =
+ * false), no row is returned twice, and the first ef_search elements are in
+ * exact order; an element that only the larger search found and that is
+ * nearer than rows already returned comes at the start of the next batch
+ * (approximate search cannot promise more without searching everything).
  *
  * Pages are read under share locks, one at a time; no pin is held between
  * amgettuple calls.  This is safe for MVCC snapshots (see docs/LOCKING.md).
@@ -126,13 +128,16 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	}
 	vec_disk_graph_done(&dg);
 
-	/* keep only what was not returned yet and does not break the order */
+	/*
+	 * Keep what was not returned yet.  A larger search can find an element
+	 * nearer than rows already returned (the smaller one missed it); it is
+	 * returned first in this batch rather than dropped, so that a LIMIT gets
+	 * every row it asks for.  Within a batch the order is exact.
+	 */
 	MemoryContextSwitchTo(so->scancxt);
 	for (int i = 0; i < n; i++)
 	{
 		if (res[i].state != VEC_ELEM_LIVE || res[i].ntids == 0)
-			continue;
-		if (res[i].dist < so->lastdist)
 			continue;
 		if (!vec_idset_add(&so->returned, res[i].id))
 			continue;
