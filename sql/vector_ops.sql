@@ -76,7 +76,7 @@ SELECT '{1,2}'::real[] <-> NULL IS NULL AS l2_null,
 -- operators on table columns; ORDER BY the operators (no index here)
 CREATE TABLE vo_items (id int, v real[]);
 INSERT INTO vo_items VALUES (1, '{1,0}'), (2, '{0,2}'), (3, '{-3,0}'), (4, '{1,1}'), (5, NULL);
--- (id 2: <#> negates an inner product of 0, giving IEEE negative zero: -0 = 0)
+-- (id 2: an inner product of 0 gives <#> = 0, not IEEE -0)
 SELECT id, v <-> '{0,0}' AS l2, v <=> '{1,0}' AS cos, v <#> '{1,0}' AS nip
 FROM vo_items ORDER BY id;
 SELECT id FROM vo_items ORDER BY v <-> '{1,0.9}', id;

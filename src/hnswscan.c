@@ -11,7 +11,9 @@
  * false), no row is returned twice, and the first ef_search elements are in
  * exact order; an element that only the larger search found and that is
  * nearer than rows already returned comes at the start of the next batch
- * (approximate search cannot promise more without searching everything).
+ * (vechnsw.scan_order = relaxed, the default) or is skipped
+ * (vechnsw.scan_order = strict: distances never decrease, but a LIMIT close
+ * to the table's size may get fewer rows).
  *
  * Pages are read under share locks, one at a time; no pin is held between
  * amgettuple calls.  This is safe for MVCC snapshots (see docs/LOCKING.md).
@@ -138,6 +140,9 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	for (int i = 0; i < n; i++)
 	{
 		if (res[i].state != VEC_ELEM_LIVE || res[i].ntids == 0)
+			continue;
+		/* strict order: drop what would come out of order instead */
+		if (vechnsw_scan_order == VEC_ORDER_STRICT && res[i].dist < so->lastdist)
 			continue;
 		if (!vec_idset_add(&so->returned, res[i].id))
 			continue;

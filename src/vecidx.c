@@ -33,6 +33,13 @@ PG_MODULE_MAGIC;
 int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
 double		vechnsw_rabitq_slack = 0.5;
+int			vechnsw_scan_order = VEC_ORDER_RELAXED;
+
+static const struct config_enum_entry vec_scan_order_options[] = {
+	{"relaxed", VEC_ORDER_RELAXED, false},
+	{"strict", VEC_ORDER_STRICT, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry vec_search_mode_options[] = {
 	{"rabitq", VEC_SEARCH_RABITQ, false},
@@ -82,6 +89,13 @@ _PG_init(void)
 							 "1 ranks candidates by the lower end of their error interval (most "
 							 "exact-like, most expansions); 0 by the plain estimate (fewest expansions).",
 							 &vechnsw_rabitq_slack, 0.5, 0.0, 1.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vechnsw.scan_order",
+							 "What a vechnsw scan does with a row that a longer search finds "
+							 "nearer than rows it already returned.",
+							 "relaxed: return it next, so a LIMIT above ef_search gets all its rows; "
+							 "strict: skip it, so distances never decrease.",
+							 &vechnsw_scan_order, VEC_ORDER_RELAXED, vec_scan_order_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vechnsw");
 }

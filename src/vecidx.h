@@ -259,6 +259,10 @@ typedef struct VecIndexInfo
 #define VEC_SEARCH_RABITQ		0
 #define VEC_SEARCH_EXACT		1
 
+/* GUC vechnsw.scan_order */
+#define VEC_ORDER_RELAXED		0
+#define VEC_ORDER_STRICT		1
+
 /* ----------------------------------------------------------------
  * Search machinery (shared by build, insert and scan)
  *
@@ -325,6 +329,7 @@ typedef struct VecIdSet
 extern int	vechnsw_ef_search;
 extern int	vechnsw_search_mode;
 extern double vechnsw_rabitq_slack;
+extern int	vechnsw_scan_order;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
 extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta,
