@@ -112,3 +112,22 @@ SELECT count(*) AS pairs,
        count(*) FILTER (WHERE abs(d.exact - (o <-> q) ^ 2) <= 1e-5 * d.exact) AS exact_is_l2_squared,
        count(*) FILTER (WHERE abs(d.estimate - d.exact) <= d.bound) >= 475 AS within_bound_95pct
 FROM pairs, vecidx_rabitq_debug(o, q, ARRAY(SELECT 0.5::real FROM generate_series(1, 64)), i) d;
+
+-- Finite values whose single-precision sums overflow or underflow: the
+-- functions fall back to double precision and stay right.
+SELECT '{1e20}'::real[] <-> '{0}' AS l2_huge,
+       inner_product('{1e20}', '{1e20}') AS ip_huge,
+       round(cosine_distance('{1e20,1e20}', '{1e20,0}')::numeric, 6) AS cos_huge,
+       round(cosine_distance('{1e-30,0}', '{1e-30,1e-30}')::numeric, 6) AS cos_tiny,
+       l2_normalize('{1e20,1e20}') AS norm_huge,
+       l2_normalize('{1e-30,0}') AS norm_tiny;
+-- the index refuses vectors whose norm overflows its float4 arithmetic
+CREATE TEMP TABLE huge (v real[]);
+CREATE INDEX ON huge USING vechnsw (v real_l2_ops);
+INSERT INTO huge VALUES ('{1e20,1}');
+\echo :LAST_ERROR_SQLSTATE
+-- ... but as a cosine index it stores the direction
+CREATE INDEX ON huge USING vechnsw (v real_cosine_ops);
+DROP INDEX huge_v_idx;
+INSERT INTO huge VALUES ('{1e20,1}');
+SELECT count(*) FROM huge;
