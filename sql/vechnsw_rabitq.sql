@@ -83,6 +83,27 @@ END $$;
 SELECT metric, recall >= 0.95 AS recall_ok FROM rq_recall('rabitq') ORDER BY metric;
 SELECT metric, recall >= 0.95 AS recall_ok FROM rq_recall('exact') ORDER BY metric;
 
+-- The work counters: on the same index and queries, the RaBitQ walk computes
+-- far fewer exact distances and reads fewer pages than the exact walk (it
+-- estimates the rest from codes), and the exact walk estimates nothing.
+CREATE FUNCTION rq_work(mode text) RETURNS TABLE (searches bigint, page_reads bigint,
+	exact_distances bigint, estimates bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('SET vechnsw.search_mode = %s', mode);
+	PERFORM vechnsw_search_counters(true);
+	PERFORM count(*) FROM rq_queries q
+		CROSS JOIN LATERAL (SELECT id FROM rq_items ORDER BY v <-> q.v LIMIT 10) r;
+	RETURN QUERY SELECT c.searches, c.page_reads, c.exact_distances, c.estimates
+		FROM vechnsw_search_counters(true) c;
+	RESET vechnsw.search_mode;
+END $$;
+SELECT r.searches AS searches_rabitq, e.searches AS searches_exact,
+	   r.exact_distances * 2 < e.exact_distances AS rabitq_halves_exact_distances,
+	   r.page_reads < e.page_reads AS rabitq_reads_fewer_pages,
+	   r.estimates > 0 AS rabitq_estimates, e.estimates AS exact_estimates
+FROM rq_work('rabitq') r, rq_work('exact') e;
+
 -- 3. Both modes return rows in exact distance order with exact distances.
 SET vechnsw.search_mode = rabitq;
 SELECT bool_and(d >= lag_d) AS ordered, bool_and(d = l2_distance(v, (SELECT v FROM rq_queries WHERE q = 3))) AS exact
@@ -114,3 +135,4 @@ RESET enable_seqscan;
 RESET vechnsw.search_mode;
 DROP TABLE rq_items, rq_items2, rq_queries, rq_centres, rq_centroid;
 DROP FUNCTION rq_recall(text);
+DROP FUNCTION rq_work(text);

@@ -65,6 +65,15 @@ CREATE FUNCTION vechnsw_index_stats(regclass,
 	AS 'MODULE_PATHNAME', 'vechnsw_index_stats'
 	LANGUAGE C STRICT PARALLEL SAFE;
 
+-- This backend's graph-search work since the last reset (reset => true
+-- zeroes the counters after reading them).
+CREATE FUNCTION vechnsw_search_counters(reset boolean DEFAULT false,
+	OUT searches bigint, OUT page_reads bigint, OUT exact_distances bigint,
+	OUT estimates bigint, OUT expansions bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vechnsw_search_counters'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 -- RaBitQ estimator, for tests and inspection: encodes o against centroid
 -- with the rotation of the given seed, prepares q, and returns the estimated
 -- and exact squared L2 distance and the estimate's error bound.

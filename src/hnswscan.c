@@ -22,7 +22,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relscan.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
@@ -117,6 +119,7 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	oldcxt = MemoryContextSwitchTo(so->searchcxt);
 
 	vec_disk_graph_init(&dg, scan->indexRelation, so->info, so->dim);
+	vec_counters.searches++;
 	res = palloc(sizeof(VecCand) * so->ef);
 	n = 0;
 	if (vec_disk_entry(&dg, meta, so->query, &ep))
@@ -258,6 +261,32 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		vec_read_meta(scan->indexRelation, &meta);
 		vec_scan_search(scan, &meta);
 	}
+}
+
+/*
+ * vechnsw_search_counters(reset bool): this backend's search work since the
+ * last reset — the cost of queries in buffer reads and distances rather
+ * than in time.
+ */
+PG_FUNCTION_INFO_V1(vechnsw_search_counters);
+Datum
+vechnsw_search_counters(PG_FUNCTION_ARGS)
+{
+	bool		reset = PG_GETARG_BOOL(0);
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(vec_counters.searches);
+	values[1] = Int64GetDatum(vec_counters.page_reads);
+	values[2] = Int64GetDatum(vec_counters.exact_distances);
+	values[3] = Int64GetDatum(vec_counters.estimates);
+	values[4] = Int64GetDatum(vec_counters.expansions);
+	if (reset)
+		MemSet(&vec_counters, 0, sizeof(vec_counters));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 void

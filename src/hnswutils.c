@@ -21,6 +21,12 @@
 
 #include "vecidx.h"
 
+/*
+ * Per-backend work counters of graph searches, shown by
+ * vechnsw_search_counters(): what a query costs, independent of timing.
+ */
+VecSearchCounters vec_counters;
+
 /* ---------------------------------------------------------------- pages */
 
 void
@@ -405,6 +411,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 			break;
 
 		CHECK_FOR_INTERRUPTS();
+		vec_counters.expansions++;
 		nn = g->ops->neighbors(g, &pool[c.idx], lc, nbrs);
 		for (int i = 0; i < nn; i++)
 		{
@@ -526,6 +533,7 @@ vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 		dg->blkno = blkno;
 	}
 	LockBuffer(dg->buf, BUFFER_LOCK_SHARE);
+	vec_counters.page_reads++;
 	return BufferGetPage(dg->buf);
 }
 
@@ -603,6 +611,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *n, const float *q, VecCand *out)
 		et->state != VEC_ELEM_FREE && et->dim == g->dim)
 	{
 		out->dist = vec_distance(g->metric, q, et->data, g->dim);
+		vec_counters.exact_distances++;
 		vec_cand_from_element(out, et, n->id);
 		ok = true;
 	}
@@ -764,6 +773,8 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			continue;
 		}
 		e.dist = vec_distance(g->metric, q, et->data, g->dim);
+		vec_counters.exact_distances++;
+		vec_counters.expansions++;
 		vec_cand_from_element(&e, et, cc.id);
 
 		/* its neighbour tuple, usually on the same page */
@@ -807,6 +818,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 				if (vec_idset_contains(visited, id))
 					continue;
 				slot = VecNeighborCode(nt, i);
+				vec_counters.estimates++;
 				est = vec_rq_estimate_dist(g->metric, qq,
 										   (const uint64 *) (slot + sizeof(VecRqFactors)),
 										   (const VecRqFactors *) slot, &bound);

@@ -312,6 +312,18 @@ typedef struct VecGraph
 	int			m;
 } VecGraph;
 
+/* per-backend search work counters (hnswutils.c) */
+typedef struct VecSearchCounters
+{
+	int64		searches;		/* index scans' graph searches */
+	int64		page_reads;		/* buffer share-locks taken by searches */
+	int64		exact_distances;	/* full-precision distances */
+	int64		estimates;		/* RaBitQ estimates */
+	int64		expansions;		/* elements whose edges were followed */
+} VecSearchCounters;
+
+extern VecSearchCounters vec_counters;
+
 /* open-addressing set of uint64 ids */
 typedef struct VecIdSet
 {
