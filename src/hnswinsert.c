@@ -28,19 +28,6 @@
 
 #define VEC_UPDATE_RETRIES 8
 
-static inline void *
-vec_item(Page page, OffsetNumber off)
-{
-	ItemId		iid;
-
-	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
-		return NULL;
-	iid = PageGetItemId(page, off);
-	if (!ItemIdIsNormal(iid))
-		return NULL;
-	return PageGetItem(page, iid);
-}
-
 /*
  * Try to add heaptid to an existing element holding the identical vector.
  * Returns true on success.
@@ -58,7 +45,7 @@ vec_add_heaptid(Relation index, VecCand *c, const float *vec, int dim, ItemPoint
 	buf = ReadBuffer(index, ItemPointerGetBlockNumber(&etid));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
-	et = vec_item(page, ItemPointerGetOffsetNumber(&etid));
+	et = vec_page_item(page, ItemPointerGetOffsetNumber(&etid));
 	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == c->version &&
 		et->state == VEC_ELEM_LIVE && et->ntids < VECHNSW_HEAPTIDS &&
 		et->dim == dim && memcmp(et->data, vec, sizeof(float) * dim) == 0)
@@ -66,7 +53,7 @@ vec_add_heaptid(Relation index, VecCand *c, const float *vec, int dim, ItemPoint
 		GenericXLogState *state = GenericXLogStart(index);
 
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		et = vec_item(page, ItemPointerGetOffsetNumber(&etid));
+		et = vec_page_item(page, ItemPointerGetOffsetNumber(&etid));
 		et->heaptids[et->ntids++] = *heaptid;
 		GenericXLogFinish(state);
 		done = true;
@@ -212,7 +199,7 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 
 		/* 1. copy the current list under a share lock */
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		nt = vec_item(BufferGetPage(buf), ItemPointerGetOffsetNumber(&nb->ntid));
+		nt = vec_page_item(BufferGetPage(buf), ItemPointerGetOffsetNumber(&nb->ntid));
 		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != nb->version ||
 			lc > nt->level)
 		{
@@ -315,7 +302,7 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 		/* 3. install it if the list is unchanged, else start over */
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		nt = vec_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
+		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
 		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != nb->version)
 		{
 			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -328,7 +315,7 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 		}
 		state = GenericXLogStart(index);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		nt = vec_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
+		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
 		memcpy(&nt->entries[start], new, sizeof(VecNeighborEntry) * cap);
 		if (cs > 0)
 			memcpy(VecNeighborCode(nt, 0), newcodes, (Size) cap * cs);

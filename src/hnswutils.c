@@ -537,19 +537,6 @@ vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 	return BufferGetPage(dg->buf);
 }
 
-static inline void *
-vec_page_item(Page page, OffsetNumber off)
-{
-	ItemId		iid;
-
-	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
-		return NULL;
-	iid = PageGetItemId(page, off);
-	if (!ItemIdIsNormal(iid))
-		return NULL;
-	return PageGetItem(page, iid);
-}
-
 static int
 vec_dg_neighbors(VecGraph *g, const VecCand *c, int lc, VecNbr *out)
 {

@@ -381,6 +381,20 @@ extern void vec_sort_cands(VecCand *c, int n);
 extern int	vec_greedy_descend(VecGraph *g, const float *q, VecCand *ep,
 							   int from_level, int to_level);
 
+/* the tuple at off, or NULL if there is none (new page, unused slot) */
+static inline void *
+vec_page_item(Page page, OffsetNumber off)
+{
+	ItemId		iid;
+
+	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid))
+		return NULL;
+	return PageGetItem(page, iid);
+}
+
 static inline uint64
 vec_tid_to_id(ItemPointer tid)
 {
