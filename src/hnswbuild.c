@@ -571,6 +571,8 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				need += Max(esize, bs->arenablock);
 			if (bs->nelems == bs->capelems)
 				need += sizeof(VecMemElement) * bs->capelems * 2;
+			/* the codes computed when the graph is written count too */
+			need += (Size) (bs->nelems + 1) * bs->code_bytes;
 			if (MemoryContextMemAllocated(bs->graphcxt, true) + need > bs->memlimit)
 				vec_build_go_on_disk(bs);
 		}
