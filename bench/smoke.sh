@@ -25,7 +25,7 @@ fi
 
 "$here/vecbench" smoke
 
-out=$(bash "$here/pgbench/run.sh" 2:2 --duration 3 --batch 5 --delete-pct 20 --vacuum-interval 1 --sample-pct 10 \
+out=$(bash "$here/pgbench/run.sh" 2:2 --duration 3 --batch 5 --delete-pct 20 --vacuum-interval 1 --sample-rate 20 \
 	--data '--dataset synthetic --n 300 --dim 16 --nq 30 --nextra 100' --results - 2>&1) || {
 	echo "$out"
 	echo "bench smoke: FAIL pgbench run"

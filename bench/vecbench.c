@@ -1800,6 +1800,33 @@ meta_collect(PGconn *c)
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		for (i = 0; i < PQntuples(r); i++)
 			j_str(&j, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+	/* modification time of each extension's shared library, when the server is local:
+	 * tells which build of the code a run used while the code is being changed */
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+	{
+		char	   *libdir = NULL;
+		PGresult   *r2 = PQexec(c, "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'");
+
+		if (PQresultStatus(r2) == PGRES_TUPLES_OK && PQntuples(r2) == 1)
+			libdir = xstrdup(PQgetvalue(r2, 0, 0));
+		PQclear(r2);
+		j_obj(&j, "_library_mtime");
+		for (i = 0; libdir && i < PQntuples(r); i++)
+		{
+			char		path[1200],
+						ts[64];
+			struct stat st;
+
+			snprintf(path, sizeof(path), "%s/%s.so", libdir, PQgetvalue(r, i, 0));
+			if (stat(path, &st) == 0)
+			{
+				strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&st.st_mtime));
+				j_str(&j, PQgetvalue(r, i, 0), ts);
+			}
+		}
+		j_end(&j);
+		free(libdir);
+	}
 	j_end(&j);
 	PQclear(r);
 	g_meta.extensions = j.b;

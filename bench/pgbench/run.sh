@@ -11,10 +11,11 @@
 #   W:R          any other mix, e.g. 2:6
 #
 # Writers run insert.sql (a batch of rows per transaction) and, with
-# --delete-pct, delete.sql; readers run reader.sql and, for --sample-pct of
-# their transactions, sample.sql, which stores the index answer and the exact
-# answer of the same snapshot.  Writers and readers are two pgbench processes
-# running side by side for --duration seconds, optionally with a VACUUM loop.
+# --delete-pct, delete.sql; readers run reader.sql.  A third pgbench client,
+# the sampler, runs sample.sql at --sample-rate transactions per second: it
+# stores the index answer and the exact answer of the same snapshot.  Writers,
+# readers and sampler run side by side for --duration seconds, optionally with
+# a VACUUM loop.
 # Prints tps, latency percentiles, failed and retried transactions per role,
 # the VACUUM loop, and the recall of the sampled searches.
 #
@@ -40,7 +41,8 @@ Options:
   --vacuum-interval S   VACUUM the table in a loop, S seconds apart, during the run (default 0: off)
   --ef N                ef_search of the readers (default 40)
   --k K                 LIMIT of the searches (default 10)
-  --sample-pct P        percent of reader transactions that also compute the exact answer (default 1)
+  --sample-rate R       sampled searches (index + exact answer) per second, by one extra client
+                        (default 0.5; 0: none); each costs an exact scan of the table
   --spec vechnsw|pgvector   index to test (default vechnsw)
   --with 'OPTIONS'      index options (default 'm=16, ef_construction=64')
   --data 'ARGS'         vecbench data-set arguments (default '--dataset fashion-mnist --nq 1000')
@@ -65,7 +67,7 @@ stress) W=16 R=16 ;;
 *) echo "unknown preset '$PRESET'" >&2; usage >&2; exit 2 ;;
 esac
 
-DURATION=60 BATCH=1 DELPCT=0 VACINT=0 EF=40 K=10 SAMPLEPCT=1 SPEC=vechnsw
+DURATION=60 BATCH=1 DELPCT=0 VACINT=0 EF=40 K=10 SAMPLERATE=0.5 SPEC=vechnsw
 WITH='m=16, ef_construction=64' DATA='--dataset fashion-mnist --nq 1000' JOBS=2 MAXTRIES=3
 OWN=0 REUSE=0 RESULTS=$top/bench/results.jsonl
 [ -z "${PGHOST:-}" ] && OWN=1
@@ -77,7 +79,7 @@ while [ $# -gt 0 ]; do
 	--vacuum-interval) VACINT=$2; shift ;;
 	--ef) EF=$2; shift ;;
 	--k) K=$2; shift ;;
-	--sample-pct) SAMPLEPCT=$2; shift ;;
+	--sample-rate) SAMPLERATE=$2; shift ;;
 	--spec) SPEC=$2; shift ;;
 	--with) WITH=$2; shift ;;
 	--data) DATA=$2; shift ;;
@@ -172,8 +174,8 @@ subst() {
 for f in reader.sql sample.sql insert.sql delete.sql; do subst $f; done
 
 # weights: pgbench picks a script per transaction in proportion to its weight
-rscripts=(-f "$run/reader.sql@$((1000 - SAMPLEPCT * 10))")
-[ "$SAMPLEPCT" -gt 0 ] && rscripts+=(-f "$run/sample.sql@$((SAMPLEPCT * 10))")
+rscripts=(-f "$run/reader.sql")
+SAMPLING=$(awk -v r="$SAMPLERATE" 'BEGIN { print (r > 0) ? 1 : 0 }')
 wscripts=()
 [ "$DELPCT" -lt 100 ] && wscripts+=(-f "$run/insert.sql@$((100 - DELPCT))")
 [ "$DELPCT" -gt 0 ] && wscripts+=(-f "$run/delete.sql@$DELPCT")
@@ -190,6 +192,12 @@ if [ "$W" -gt 0 ]; then
 	PGOPTIONS="-c $GUC=$EF" "$PGBENCH" -n -M prepared -c "$W" -j "$(jobs_for "$W")" -T "$DURATION" \
 		--max-tries "$MAXTRIES" -l --log-prefix "$run/writers" "${wscripts[@]}" \
 		>"$run/writers.out" 2>"$run/writers.err" &
+	pids+=($!)
+fi
+if [ "$SAMPLING" = 1 ]; then
+	PGOPTIONS="-c $GUC=$EF" "$PGBENCH" -n -M prepared -c 1 -j 1 -T "$DURATION" -R "$SAMPLERATE" \
+		--max-tries "$MAXTRIES" -l --log-prefix "$run/sampler" -f "$run/sample.sql" \
+		>"$run/sampler.out" 2>"$run/sampler.err" &
 	pids+=($!)
 fi
 vpid=
@@ -245,7 +253,7 @@ report() {
 	json_parts+=("\"$name\":{\"clients\":$clients,\"tps\":${stps:-null},\"role_tps\":${tps:-null},\"latency_avg_ms\":${avg/-/null},\"p50_ms\":${p50/-/null},\"p95_ms\":${p95/-/null},\"p99_ms\":${p99/-/null},\"logged\":$n,\"failed\":${failed:-0},\"retried\":${retried:-0}}")
 }
 [ "$R" -gt 0 ] && report readers "$R" 0 search
-[ "$R" -gt 0 ] && [ "$SAMPLEPCT" -gt 0 ] && report readers "$R" 1 search+exact
+[ "$SAMPLING" = 1 ] && report sampler 1 0 search+exact
 if [ "$W" -gt 0 ]; then
 	if [ "$DELPCT" -lt 100 ]; then
 		report writers "$W" 0 "insert x$BATCH"
@@ -274,10 +282,10 @@ if [ "$RESULTS" != - ]; then
 	commit=$(git -C "$top" rev-parse HEAD 2>/dev/null || echo unknown)
 	pgver=$(psqlq -c "SHOW server_version")
 	parts=$(IFS=,; echo "${json_parts[*]}")
-	printf '{"tool":"pgbench-run","format":1,"time":"%s","git_commit":"%s","pg_version":"%s","machine":{"hostname":"%s","cpus":%d,"cpu":"%s"},"preset":"%s","writers":%d,"readers":%d,"duration":%d,"batch":%d,"delete_pct":%d,"vacuum_interval":%s,"spec":"%s","am":"%s","opclass":"%s","column_type":"%s","with":"%s","guc":"%s","ef":%s,"k":%d,"data":"%s","rows":%d,"build_seconds":%s,"results":{%s,"vacuum_runs":%d,"vacuum_avg_s":%s,"sampled_searches":%d,"recall":%s,"rows_before":%d,"rows_after":%d,"index_bytes_before":%d,"index_bytes_after":%d}}\n' \
+	printf '{"tool":"pgbench-run","format":1,"time":"%s","git_commit":"%s","pg_version":"%s","machine":{"hostname":"%s","cpus":%d,"cpu":"%s"},"preset":"%s","writers":%d,"readers":%d,"duration":%d,"batch":%d,"delete_pct":%d,"vacuum_interval":%s,"spec":"%s","am":"%s","opclass":"%s","column_type":"%s","with":"%s","guc":"%s","ef":%s,"k":%d,"sample_rate":%s,"data":"%s","rows":%d,"build_seconds":%s,"results":{%s,"vacuum_runs":%d,"vacuum_avg_s":%s,"sampled_searches":%d,"recall":%s,"rows_before":%d,"rows_after":%d,"index_bytes_before":%d,"index_bytes_after":%d}}\n' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$pgver" "$(hostname)" "$(nproc)" \
 		"$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$PRESET" "$W" "$R" "$DURATION" "$BATCH" \
-		"$DELPCT" "$VACINT" "$SPEC" "$AM" "$OPS" "$TYPE" "$WITH" "$GUC" "$EF" "$K" "$DATA" "$N" "$build_s" \
+		"$DELPCT" "$VACINT" "$SPEC" "$AM" "$OPS" "$TYPE" "$WITH" "$GUC" "$EF" "$K" "$SAMPLERATE" "$DATA" "$N" "$build_s" \
 		"$parts" "$vac_n" "$vac_avg" "$samples" "$recall" "$rows_before" "$rows_after" "$idx_before" "$idx_after" \
 		>>"$RESULTS"
 fi
