@@ -62,7 +62,7 @@ SHOW vechnsw.search_mode;
 CREATE TABLE grid (id int PRIMARY KEY, v real[]);
 INSERT INTO grid SELECT 10 * x + y, ARRAY[x, y]::real[]
 FROM generate_series(0, 9) x, generate_series(0, 9) y;
-CREATE INDEX grid_l2 ON grid USING vechnsw (v real_l2_ops);
+CREATE INDEX grid_l2 ON grid USING vechnsw (v real_l2_ops) WITH (bits = 1);
 SELECT prop, pg_index_column_has_property('grid_l2'::regclass, 1, prop)
 FROM unnest(ARRAY['orderable', 'distance_orderable', 'returnable', 'search_array', 'search_nulls']) AS prop;
 SELECT elements, live_elements, deleted_elements, heap_tids, dimensions, m, ef_construction,
@@ -123,9 +123,9 @@ SELECT * FROM pg_temp.scan_check('{5,5}', 100);
 SELECT id FROM grid ORDER BY v <-> '{0.1,0.2}' LIMIT 3;
 RESET vechnsw.ef_search;
 
--- Everything above used the defaults: search_mode = rabitq (walk the graph
--- on RaBitQ estimates) and an index with codes (bits = 1).  The same checks
--- for both search modes, on an index with and one without codes:
+-- Everything above used search_mode = rabitq (the default: walk the graph
+-- on RaBitQ estimates) on an index with codes (bits = 1; the default is 0).
+-- The same checks for both search modes, on an index with and one without codes:
 --   rows_*: rows returned for LIMIT 1000 (ef_search 40), LIMIT 100 (ef_search
 --   10) and LIMIT 100 (ef_search 1), all of which must be the 100 grid rows;
 --   ordered: every one of those streams in non-decreasing distance order;

@@ -40,10 +40,11 @@ FROM vecidx_rabitq_debug((SELECT v FROM rq_items WHERE id = 1), (SELECT v FROM r
 -- different lengths are an error
 SELECT * FROM vecidx_rabitq_debug('{1,2}', '{1,2,3}', '{0,0}', 1);
 
--- 2. Recall of both search modes, each metric, default settings.
-CREATE INDEX rq_l2 ON rq_items USING vechnsw (v real_l2_ops);
-CREATE INDEX rq_cos ON rq_items USING vechnsw (v real_cosine_ops);
-CREATE INDEX rq_ip ON rq_items USING vechnsw (v real_ip_ops);
+-- 2. Recall of both search modes, each metric, default settings but codes
+--    on (bits = 1; the default is 0).
+CREATE INDEX rq_l2 ON rq_items USING vechnsw (v real_l2_ops) WITH (bits = 1);
+CREATE INDEX rq_cos ON rq_items USING vechnsw (v real_cosine_ops) WITH (bits = 1);
+CREATE INDEX rq_ip ON rq_items USING vechnsw (v real_ip_ops) WITH (bits = 1);
 
 SET enable_indexscan = off;
 SET enable_bitmapscan = off;
@@ -122,7 +123,7 @@ CREATE INDEX ON rq_items USING vechnsw (v real_l2_ops) WITH (bits = 2);
 
 -- 5. Inserts into an index created empty carry codes too.
 CREATE TABLE rq_items2 (id int, v real[]);
-CREATE INDEX rq_items2_idx ON rq_items2 USING vechnsw (v real_l2_ops);
+CREATE INDEX rq_items2_idx ON rq_items2 USING vechnsw (v real_l2_ops) WITH (bits = 1);
 INSERT INTO rq_items2 SELECT id, v FROM rq_items;
 SELECT elements, heap_tids, dimensions FROM vechnsw_index_stats('rq_items2_idx');
 SET vechnsw.search_mode = rabitq;

@@ -66,7 +66,7 @@ _PG_init(void)
 					  VECHNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
 	add_int_reloption(vec_relopt_kind, "bits",
 					  "RaBitQ bits per dimension stored for each vector (0 = no codes)",
-					  1, 0, 1, AccessExclusiveLock);
+					  0, 0, 1, AccessExclusiveLock);
 
 	DefineCustomIntVariable("vechnsw.ef_search",
 							"Size of the candidate list of a vechnsw scan.",
@@ -157,7 +157,7 @@ vec_index_info(Relation index)
 		info->metric = vec_metric_for_proc(index_getprocid(index, 1, 1));
 		info->m = opts ? opts->m : VECHNSW_DEFAULT_M;
 		info->ef_construction = opts ? opts->ef_construction : VECHNSW_DEFAULT_EF_CONSTRUCTION;
-		info->bits = opts ? opts->bits : 1;
+		info->bits = opts ? opts->bits : 0;
 		index->rd_amcache = info;
 
 		/*
