@@ -335,6 +335,24 @@ vec_heap_pop(VecHeap *h)
 	return top;
 }
 
+/*
+ * Empty a max-heap of results into result[] in ascending distance order
+ * (the heap's items index into pool).  Returns the number of results.
+ */
+static int
+vec_heap_drain(VecHeap *res, const VecCand *pool, VecCand *result)
+{
+	int			n = res->n;
+
+	for (int i = n - 1; i >= 0; i--)
+	{
+		VecHeapItem it = vec_heap_pop(res);
+
+		result[i] = pool[it.idx];
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------- search */
 
 static int
@@ -438,13 +456,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 		}
 	}
 
-	n = res.n;
-	for (int i = n - 1; i >= 0; i--)
-	{
-		VecHeapItem it = vec_heap_pop(&res);
-
-		result[i] = pool[it.idx];
-	}
+	n = vec_heap_drain(&res, pool, result);
 
 	pfree(pool);
 	pfree(nbrs);
@@ -826,13 +838,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 	}
 
-	n = res.n;
-	for (int i = n - 1; i >= 0; i--)
-	{
-		VecHeapItem it = vec_heap_pop(&res);
-
-		result[i] = rpool[it.idx];
-	}
+	n = vec_heap_drain(&res, rpool, result);
 	pfree(cpool);
 	pfree(rpool);
 	pfree(cands.items);
