@@ -35,7 +35,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
-#include "port/pg_bitutils.h"
 #include "utils/builtins.h"
 
 #include "vecidx.h"
@@ -208,10 +207,13 @@ vec_rq_prepare_query_ex(const VecRabitq *rq, const float *q, VecRqQuery *qq, uin
 	pfree(w);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("popcnt")))
-static uint64
-vec_rq_masked_popcnt_hw(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
+/*
+ * sum_j 2^j popcount(code AND plane_j), and popcount(code) in *pc.  The body
+ * is compiled twice: with the POPCNT instruction where the CPU has it, and
+ * portably otherwise.
+ */
+static inline __attribute__((always_inline)) uint64
+vec_rq_masked_popcnt_body(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
 {
 	uint64		acc = 0;
 	uint64		bits = 0;
@@ -230,27 +232,20 @@ vec_rq_masked_popcnt_hw(const uint64 *code, const uint64 *planes, int words, uin
 	*pc = bits;
 	return acc;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt")))
+static uint64
+vec_rq_masked_popcnt_hw(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
+{
+	return vec_rq_masked_popcnt_body(code, planes, words, pc);
+}
 #endif
 
 static uint64
 vec_rq_masked_popcnt_sw(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
 {
-	uint64		acc = 0;
-	uint64		bits = 0;
-
-	for (int j = 0; j < 4; j++)
-	{
-		const uint64 *p = planes + j * words;
-		uint64		s = 0;
-
-		for (int k = 0; k < words; k++)
-			s += pg_popcount64(code[k] & p[k]);
-		acc += s << j;
-	}
-	for (int k = 0; k < words; k++)
-		bits += pg_popcount64(code[k]);
-	*pc = bits;
-	return acc;
+	return vec_rq_masked_popcnt_body(code, planes, words, pc);
 }
 
 static uint64 (*vec_rq_masked_popcnt) (const uint64 *code, const uint64 *planes, int words, uint64 *pc);
