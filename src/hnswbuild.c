@@ -578,7 +578,7 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		}
 
 		if (bs->ondisk)
-			vec_insert_on_disk(index, bs->info, vec, dim, tid, true);
+			vec_insert_on_disk(index, bs->info, vec, dim, tid, &bs->prng);
 		else
 			vec_mem_insert(bs, vec, tid);
 		bs->indtuples++;

@@ -327,11 +327,12 @@ vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
 }
 
 /*
- * Insert vec (already prepared: normalised for cosine) with heaptid.
+ * Insert vec (already prepared: normalised for cosine) with heaptid; its
+ * level is drawn from prng (the build's seeded state, or the backend's).
  */
 void
 vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
-				   ItemPointer heaptid, bool building)
+				   ItemPointer heaptid, pg_prng_state *prng)
 {
 	VecMetaPageData meta;
 	LOCKMODE	lockmode = ShareLock;
@@ -359,7 +360,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 	vec_read_meta(index, &meta);
 	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
-	level = vec_random_level(&pg_global_prng_state, info->m, vec_max_level(info->m, cb));
+	level = vec_random_level(prng, info->m, vec_max_level(info->m, cb));
 	if (meta.entry_level < 0 || level > meta.entry_level)
 	{
 		/* may become the entry point: serialise with other such inserts */
@@ -583,7 +584,7 @@ vechnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	vec = vec_datum_to_vector(values[0], info->metric, &dim);
 	if (vec != NULL)
-		vec_insert_on_disk(index, info, vec, dim, heap_tid, false);
+		vec_insert_on_disk(index, info, vec, dim, heap_tid, &pg_global_prng_state);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);

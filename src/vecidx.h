@@ -482,7 +482,7 @@ extern bool vechnswinsert(Relation index, Datum *values, bool *isnull, ItemPoint
 						  bool indexUnchanged, IndexInfo *indexInfo);
 extern float *vec_datum_to_vector(Datum value, VecMetric metric, int *dim);
 extern void vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
-							   ItemPointer heaptid, bool building);
+							   ItemPointer heaptid, struct pg_prng_state *prng);
 
 /* hnswscan.c */
 extern IndexScanDesc vechnswbeginscan(Relation index, int nkeys, int norderbys);
