@@ -24,6 +24,7 @@
 #include "vecidx.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define VEC_X86 1
 #endif
@@ -187,6 +188,293 @@ vec_dot_portable(const float *a, const float *b, int n)
 }
 #endif
 
+/* ----------------------------------------------------- half precision */
+
+/*
+ * IEEE binary16 <-> float.  The encoder rounds to nearest, ties to even,
+ * like the F16C instruction, so the stored bytes do not depend on the CPU.
+ */
+float
+vec_half_to_float(uint16 h)
+{
+	uint32		sign = ((uint32) h & 0x8000) << 16;
+	uint32		exp = (h >> 10) & 0x1F;
+	uint32		mant = h & 0x3FF;
+	uint32		bits;
+	float		f;
+
+	if (exp == 0)
+	{
+		/* zero or subnormal: mant * 2^-24, exact in float */
+		f = (float) mant * (1.0f / 16777216.0f);
+		return sign ? -f : f;
+	}
+	if (exp == 31)
+		bits = sign | 0x7F800000 | (mant << 13);
+	else
+		bits = sign | ((exp + 112) << 23) | (mant << 13);
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+uint16
+vec_float_to_half(float f)
+{
+	uint32		x;
+	uint32		sign;
+	uint32		absx;
+	uint32		h;
+	uint32		rem;
+
+	memcpy(&x, &f, sizeof(x));
+	sign = (x >> 16) & 0x8000;
+	absx = x & 0x7FFFFFFF;
+	if (absx >= 0x47800000)		/* >= 65536, Inf, NaN */
+		return sign | (absx > 0x7F800000 ? 0x7E00 : 0x7C00);
+	if (absx < 0x38800000)		/* below 2^-14: subnormal or zero */
+	{
+		float		a;
+
+		memcpy(&a, &absx, sizeof(a));
+		/* a * 2^24 is exact; rintf rounds half to even */
+		return sign | (uint32) rintf(a * 16777216.0f);
+	}
+	h = ((absx >> 23) - 112) << 10 | ((absx >> 13) & 0x3FF);
+	rem = absx & 0x1FFF;
+	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+		h++;					/* may carry into the exponent, up to Inf */
+	return sign | h;
+}
+
+/*
+ * Store a prepared vector in the element's format.  f16 rejects values
+ * beyond half precision's range (65504) rather than storing infinities.
+ */
+static void
+vec_f16_range_error(float v, int i)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("value %g of vector element %d is out of range for a vechnsw index with storage = f16",
+					v, i + 1),
+			 errhint("Half precision holds magnitudes up to 65504; use storage = f32.")));
+}
+
+void
+vec_store_vector(int storage, const float *src, void *dst, int n)
+{
+	uint16	   *h = (uint16 *) dst;
+
+	if (storage != VEC_STORAGE_F16)
+	{
+		memcpy(dst, src, sizeof(float) * n);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		h[i] = vec_float_to_half(src[i]);
+		if (unlikely((h[i] & 0x7C00) == 0x7C00))
+			vec_f16_range_error(src[i], i);
+	}
+}
+
+/* error out if src cannot be stored with this storage */
+void
+vec_check_storage(int storage, const float *src, int n)
+{
+	if (storage != VEC_STORAGE_F16)
+		return;
+	for (int i = 0; i < n; i++)
+		if (unlikely((vec_float_to_half(src[i]) & 0x7C00) == 0x7C00))
+			vec_f16_range_error(src[i], i);
+}
+
+void
+vec_load_vector(int storage, const void *src, float *dst, int n)
+{
+	const uint16 *h = (const uint16 *) src;
+
+	if (storage != VEC_STORAGE_F16)
+	{
+		memcpy(dst, src, sizeof(float) * n);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		dst[i] = vec_half_to_float(h[i]);
+}
+
+/*
+ * Kernels between a float query q and a half-precision vector x, with the
+ * same 16-lane structure as the float ones (so the F16C and portable
+ * versions agree bit for bit).  Besides the distance term they return
+ * *xx = |x|^2 and, for the dot product, *qq = |q|^2: the error bounds of
+ * vec_elem_distance need them.
+ */
+#ifdef VEC_X86
+__attribute__((target("avx2,f16c")))
+static float
+vec_l2sq_f16_avx2(const float *q, const uint16 *x, int n, float *xx)
+{
+	__m256		acc0 = _mm256_setzero_ps(),
+				acc1 = _mm256_setzero_ps(),
+				xa0 = _mm256_setzero_ps(),
+				xa1 = _mm256_setzero_ps();
+	float		lanes[16],
+				xl[16];
+	float		tail = 0,
+				xtail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i)));
+		__m256		x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + 8)));
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), x0);
+		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), x1);
+
+		acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(d0, d0));
+		acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(d1, d1));
+		xa0 = _mm256_add_ps(xa0, _mm256_mul_ps(x0, x0));
+		xa1 = _mm256_add_ps(xa1, _mm256_mul_ps(x1, x1));
+	}
+	for (; i < n; i++)
+	{
+		float		v = vec_half_to_float(x[i]);
+		float		d = q[i] - v;
+
+		tail += d * d;
+		xtail += v * v;
+	}
+	_mm256_storeu_ps(lanes, acc0);
+	_mm256_storeu_ps(lanes + 8, acc1);
+	_mm256_storeu_ps(xl, xa0);
+	_mm256_storeu_ps(xl + 8, xa1);
+	*xx = vec_reduce16(xl, xtail);
+	return vec_reduce16(lanes, tail);
+}
+
+__attribute__((target("avx2,f16c")))
+static float
+vec_dot_f16_avx2(const float *q, const uint16 *x, int n, float *xx, float *qq)
+{
+	__m256		acc0 = _mm256_setzero_ps(),
+				acc1 = _mm256_setzero_ps(),
+				xa0 = _mm256_setzero_ps(),
+				xa1 = _mm256_setzero_ps(),
+				qa0 = _mm256_setzero_ps(),
+				qa1 = _mm256_setzero_ps();
+	float		lanes[16],
+				xl[16],
+				ql[16];
+	float		tail = 0,
+				xtail = 0,
+				qtail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i)));
+		__m256		x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + 8)));
+		__m256		q0 = _mm256_loadu_ps(q + i);
+		__m256		q1 = _mm256_loadu_ps(q + i + 8);
+
+		acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(q0, x0));
+		acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(q1, x1));
+		xa0 = _mm256_add_ps(xa0, _mm256_mul_ps(x0, x0));
+		xa1 = _mm256_add_ps(xa1, _mm256_mul_ps(x1, x1));
+		qa0 = _mm256_add_ps(qa0, _mm256_mul_ps(q0, q0));
+		qa1 = _mm256_add_ps(qa1, _mm256_mul_ps(q1, q1));
+	}
+	for (; i < n; i++)
+	{
+		float		v = vec_half_to_float(x[i]);
+
+		tail += q[i] * v;
+		xtail += v * v;
+		qtail += q[i] * q[i];
+	}
+	_mm256_storeu_ps(lanes, acc0);
+	_mm256_storeu_ps(lanes + 8, acc1);
+	_mm256_storeu_ps(xl, xa0);
+	_mm256_storeu_ps(xl + 8, xa1);
+	_mm256_storeu_ps(ql, qa0);
+	_mm256_storeu_ps(ql + 8, qa1);
+	*xx = vec_reduce16(xl, xtail);
+	*qq = vec_reduce16(ql, qtail);
+	return vec_reduce16(lanes, tail);
+}
+#endif
+
+/* portable versions (CPUs without F16C, other architectures) */
+static float
+vec_l2sq_f16_portable(const float *q, const uint16 *x, int n, float *xx)
+{
+	float		lanes[16] = {0},
+				xl[16] = {0};
+	float		tail = 0,
+				xtail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++)
+		{
+			float		v = vec_half_to_float(x[i + j]);
+			float		d = q[i + j] - v;
+
+			lanes[j] += d * d;
+			xl[j] += v * v;
+		}
+	for (; i < n; i++)
+	{
+		float		v = vec_half_to_float(x[i]);
+		float		d = q[i] - v;
+
+		tail += d * d;
+		xtail += v * v;
+	}
+	*xx = vec_reduce16(xl, xtail);
+	return vec_reduce16(lanes, tail);
+}
+
+static float
+vec_dot_f16_portable(const float *q, const uint16 *x, int n, float *xx, float *qq)
+{
+	float		lanes[16] = {0},
+				xl[16] = {0},
+				ql[16] = {0};
+	float		tail = 0,
+				xtail = 0,
+				qtail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++)
+		{
+			float		v = vec_half_to_float(x[i + j]);
+
+			lanes[j] += q[i + j] * v;
+			xl[j] += v * v;
+			ql[j] += q[i + j] * q[i + j];
+		}
+	for (; i < n; i++)
+	{
+		float		v = vec_half_to_float(x[i]);
+
+		tail += q[i] * v;
+		xtail += v * v;
+		qtail += q[i] * q[i];
+	}
+	*xx = vec_reduce16(xl, xtail);
+	*qq = vec_reduce16(ql, qtail);
+	return vec_reduce16(lanes, tail);
+}
+
+typedef float (*vec_l2_f16_kernel) (const float *q, const uint16 *x, int n, float *xx);
+typedef float (*vec_dot_f16_kernel) (const float *q, const uint16 *x, int n, float *xx, float *qq);
+
+static vec_l2_f16_kernel vec_l2sq_f16_impl = vec_l2sq_f16_portable;
+static vec_dot_f16_kernel vec_dot_f16_impl = vec_dot_f16_portable;
+
 typedef float (*vec_kernel) (const float *a, const float *b, int n);
 
 static vec_kernel vec_l2sq_impl;
@@ -197,11 +485,22 @@ void
 vec_init_kernels(void)
 {
 #ifdef VEC_X86
+	unsigned int a,
+				b,
+				c,
+				d;
+
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx2"))
 	{
 		vec_l2sq_impl = vec_l2sq_avx2;
 		vec_dot_impl = vec_dot_avx2;
+		/* CPUID leaf 1, ECX bit 29: F16C (every AVX2 CPU has it so far) */
+		if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0)
+		{
+			vec_l2sq_f16_impl = vec_l2sq_f16_avx2;
+			vec_dot_f16_impl = vec_dot_f16_avx2;
+		}
 	}
 	else
 	{
@@ -297,6 +596,56 @@ vec_distance(VecMetric metric, const float *a, const float *b, int n)
 			return 1.0f - vec_dot(a, b, n);
 		case VEC_METRIC_IP:
 			return -vec_dot(a, b, n);
+	}
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Distance from query q to an element's stored vector x, in index units.
+ *
+ * f32: the exact index distance (vec_distance).
+ *
+ * f16: a lower bound of the distance to the vector the row holds, so that
+ * the executor, which rechecks the ORDER BY value of every row the scan
+ * returns (xs_recheckorderby), can put rows in exact order.  Half precision
+ * rounds each element to within 2^-11 of its magnitude (normal range) or
+ * 2^-25 (subnormal range), so the stored x16 and the row's x differ by
+ *		|x - x16| <= delta = 2^-11 * 1.001 * |x16| + sqrt(n) * 2^-25.
+ * Hence |q - x| >= |q - x16| - delta (L2), 1 - <q,x> >= 1 - <q,x16> - delta
+ * for unit vectors (cosine) and -<q,x> >= -<q,x16> - |q| * delta (inner
+ * product).  VEC_FLOAT_SLACK covers float rounding in both this kernel and
+ * the SQL operator the executor runs (at most a few 1e-6 relative).
+ */
+#define VEC_F16_REL		(1.001f / 2048.0f)
+#define VEC_F16_ABS		(1.0f / 33554432.0f)
+#define VEC_FLOAT_SLACK	1e-4f
+
+float
+vec_elem_distance(VecMetric metric, int storage, const float *q, const void *x, int n)
+{
+	float		xx,
+				qq,
+				d,
+				delta;
+
+	if (storage != VEC_STORAGE_F16)
+		return vec_distance(metric, q, (const float *) x, n);
+
+	switch (metric)
+	{
+		case VEC_METRIC_L2:
+			d = vec_l2sq_f16_impl(q, (const uint16 *) x, n, &xx);
+			delta = VEC_F16_REL * sqrtf(xx) + sqrtf((float) n) * VEC_F16_ABS;
+			d = sqrtf(d) * (1.0f - VEC_FLOAT_SLACK) - delta;
+			return d > 0 ? d * d : 0;
+		case VEC_METRIC_COSINE:
+			d = 1.0f - vec_dot_f16_impl(q, (const uint16 *) x, n, &xx, &qq);
+			delta = VEC_F16_REL * sqrtf(xx) + sqrtf((float) n) * VEC_F16_ABS;
+			return d - delta - VEC_FLOAT_SLACK;
+		case VEC_METRIC_IP:
+			d = -vec_dot_f16_impl(q, (const uint16 *) x, n, &xx, &qq);
+			delta = VEC_F16_REL * sqrtf(xx) + sqrtf((float) n) * VEC_F16_ABS;
+			return d - sqrtf(qq) * (delta + VEC_FLOAT_SLACK * sqrtf(xx));
 	}
 	return 0;					/* keep compiler quiet */
 }

@@ -331,7 +331,7 @@ vec_build_flush(VecBuildState *bs)
 	Relation	index = bs->index;
 	int			m = bs->info->m;
 	int			cb = bs->code_bytes;
-	Size		esz = VEC_ELEMENT_TUPLE_SIZE(bs->dim, cb);
+	Size		esz = VEC_ELEMENT_TUPLE_SIZE(bs->dim, bs->info->storage, cb);
 	char	   *codes = NULL;
 	float	   *centroid = NULL;
 	BlockNumber blk = VECHNSW_METAPAGE_BLKNO + 1;
@@ -424,9 +424,9 @@ vec_build_flush(VecBuildState *bs)
 		memcpy(etup->heaptids, e->heaptids, sizeof(ItemPointerData) * e->ntids);
 		etup->neighbortid = e->ntid;
 		etup->codebytes = cb;
-		memcpy(etup->data, e->vec, sizeof(float) * bs->dim);
+		vec_store_vector(bs->info->storage, e->vec, etup->data, bs->dim);
 		if (cb > 0)
-			memcpy(VecElementCode(etup), codes + (Size) i * cb, cb);
+			memcpy(VecElementCode(etup, bs->info->storage), codes + (Size) i * cb, cb);
 
 		ntup->type = VEC_TUPLE_NEIGHBOR;
 		ntup->level = e->level;
@@ -560,6 +560,9 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (vec != NULL)
 	{
+		/* out-of-range values fail now, not when the graph is written */
+		vec_check_storage(bs->info->storage, vec, dim);
+
 		/* room for one more element, and for doubling the element array */
 		if (!bs->ondisk)
 		{
@@ -608,6 +611,7 @@ vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.info = vec_index_info(index);
 	bs.g.ops = &vec_mem_ops;
 	bs.g.metric = bs.info->metric;
+	bs.g.storage = VEC_STORAGE_F32;	/* the in-memory graph keeps floats */
 	bs.g.m = bs.info->m;
 	bs.g.dim = 0;
 	bs.entry = -1;

@@ -33,7 +33,8 @@
  * Returns true on success.
  */
 static bool
-vec_add_heaptid(Relation index, VecCand *c, const float *vec, int dim, ItemPointer heaptid)
+vec_add_heaptid(Relation index, VecCand *c, const void *stored, Size nbytes, int dim,
+				ItemPointer heaptid)
 {
 	ItemPointerData etid;
 	Buffer		buf;
@@ -48,7 +49,7 @@ vec_add_heaptid(Relation index, VecCand *c, const float *vec, int dim, ItemPoint
 	et = vec_page_item(page, ItemPointerGetOffsetNumber(&etid));
 	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == c->version &&
 		et->state == VEC_ELEM_LIVE && et->ntids < VECHNSW_HEAPTIDS &&
-		et->dim == dim && memcmp(et->data, vec, sizeof(float) * dim) == 0)
+		et->dim == dim && memcmp(et->data, stored, nbytes) == 0)
 	{
 		GenericXLogState *state = GenericXLogStart(index);
 
@@ -356,9 +357,13 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	ItemPointerData etid,
 				ntid;
 	bool		top;
+	int			storage;
+	Size		vbytes;
+	void	   *stored;
 
 	LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 	vec_read_meta(index, &meta);
+
 	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
 	level = vec_random_level(prng, info->m, vec_max_level(info->m, cb));
 	if (meta.entry_level < 0 || level > meta.entry_level)
@@ -381,6 +386,12 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 				 errmsg("different vector dimensions %u and %d", meta.dimensions, dim),
 				 errdetail("Index \"%s\" holds vectors of %u dimensions.",
 						   RelationGetRelationName(index), meta.dimensions)));
+
+	/* the vector as the element will hold it (f16 range errors come now) */
+	storage = meta.storage;
+	vbytes = VEC_VECTOR_BYTES(dim, storage);
+	stored = palloc(vbytes);
+	vec_store_vector(storage, vec, stored, dim);
 
 	/* RaBitQ code of the new vector */
 	if (cb > 0)
@@ -405,6 +416,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 
 	vec_disk_graph_init(&dg, index, info, dim);
 	dg.code_bytes = cb;
+	dg.g.storage = storage;
 	scratch = palloc(sizeof(float) * dim * (2 * info->m + 1));
 	res = palloc(sizeof(VecCand) * Max(ef, 2 * info->m + 1));
 	ep = palloc(sizeof(VecCand) * Max(ef, 1));
@@ -428,7 +440,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 			{
 				for (int i = 0; i < n && res[i].dist <= 0; i++)
 				{
-					if (vec_add_heaptid(index, &res[i], vec, dim, heaptid))
+					if (vec_add_heaptid(index, &res[i], stored, vbytes, dim, heaptid))
 					{
 						vec_disk_graph_done(&dg);
 						UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
@@ -446,7 +458,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	}
 
 	/* build the two tuples */
-	esz = VEC_ELEMENT_TUPLE_SIZE(dim, cb);
+	esz = VEC_ELEMENT_TUPLE_SIZE(dim, storage, cb);
 	nsz = VEC_NEIGHBOR_TUPLE_SIZE(level, info->m, cb);
 	etup = palloc0(esz);
 	etup->type = VEC_TUPLE_ELEMENT;
@@ -457,9 +469,9 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	etup->dim = dim;
 	etup->heaptids[0] = *heaptid;
 	etup->codebytes = cb;
-	memcpy(etup->data, vec, sizeof(float) * dim);
+	memcpy(etup->data, stored, vbytes);
 	if (cb > 0)
-		memcpy(VecElementCode(etup), code, cb);
+		memcpy(VecElementCode(etup, storage), code, cb);
 
 	ntup = palloc0(nsz);
 	ntup->type = VEC_TUPLE_NEIGHBOR;

@@ -7,9 +7,12 @@
  * vechnsw.ef_search elements and returns their heap TIDs nearest first.
  * When the executor wants more rows than that, the scan searches again
  * with a list twice as long and returns, nearest first, the elements it had
- * not returned yet.  Rows come with exact distances (xs_recheckorderby =
- * false), no row is returned twice, and the first ef_search elements are in
- * exact order; an element that only the larger search found and that is
+ * not returned yet.  With storage = f32, rows come with exact distances
+ * (xs_recheckorderby = false); with storage = f16, with lower bounds of
+ * them (see vec_elem_distance) and xs_recheckorderby = true, so the
+ * executor computes each row's exact distance and returns rows in exact
+ * order.  No row is returned twice, and the first ef_search elements are in
+ * order; an element that only the larger search found and that is
  * nearer than rows already returned comes at the start of the next batch
  * (vechnsw.scan_order = relaxed, the default) or is skipped
  * (vechnsw.scan_order = strict: distances never decrease, but a LIMIT close
@@ -243,7 +246,9 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			}
 			scan->xs_heaptid = c->heaptids[so->tidpos++];
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
+			/* f16: distances are lower bounds, the executor reorders */
+			scan->xs_recheckorderby = so->info->storage == VEC_STORAGE_F16 &&
+				!so->nullquery && !so->nanquery;
 			if (so->nanquery)
 				scan->xs_orderbyvals[0] = Float8GetDatum(get_float8_nan());
 			else

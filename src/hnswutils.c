@@ -75,7 +75,7 @@ vec_write_empty_meta(Page page, VecIndexInfo *info)
 	meta->m = info->m;
 	meta->ef_construction = info->ef_construction;
 	meta->metric = info->metric;
-	meta->storage = VEC_STORAGE_F32;
+	meta->storage = info->storage;
 	meta->entry_blkno = InvalidBlockNumber;
 	meta->entry_offno = InvalidOffsetNumber;
 	meta->entry_level = -1;
@@ -609,7 +609,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *n, const float *q, VecCand *out)
 	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == n->version &&
 		et->state != VEC_ELEM_FREE && et->dim == g->dim)
 	{
-		out->dist = vec_distance(g->metric, q, et->data, g->dim);
+		out->dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 		vec_counters.exact_distances++;
 		vec_cand_from_element(out, et, n->id);
 		ok = true;
@@ -631,7 +631,7 @@ vec_dg_vector(VecGraph *g, uint64 id, float *dst)
 	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->state != VEC_ELEM_FREE &&
 		et->dim == g->dim)
 	{
-		memcpy(dst, et->data, sizeof(float) * g->dim);
+		vec_load_vector(g->storage, et->data, dst, g->dim);
 		ok = true;
 	}
 	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
@@ -649,6 +649,7 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 {
 	dg->g.ops = &vec_disk_ops;
 	dg->g.metric = info->metric;
+	dg->g.storage = info->storage;
 	dg->g.dim = dim;
 	dg->g.m = info->m;
 	dg->index = index;
@@ -670,7 +671,7 @@ vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst)
 	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == version &&
 		et->codebytes == dg->code_bytes && dg->code_bytes > 0)
 	{
-		memcpy(dst, VecElementCode(et), dg->code_bytes);
+		memcpy(dst, VecElementCode(et, dg->g.storage), dg->code_bytes);
 		ok = true;
 	}
 	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
@@ -771,7 +772,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			continue;
 		}
-		e.dist = vec_distance(g->metric, q, et->data, g->dim);
+		e.dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 		vec_counters.exact_distances++;
 		vec_counters.expansions++;
 		vec_cand_from_element(&e, et, cc.id);

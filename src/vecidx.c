@@ -47,6 +47,12 @@ static const struct config_enum_entry vec_search_mode_options[] = {
 	{NULL, 0, false}
 };
 
+static relopt_enum_elt_def vec_storage_options[] = {
+	{"f32", VEC_STORAGE_F32},
+	{"f16", VEC_STORAGE_F16},
+	{(const char *) NULL}
+};
+
 static relopt_kind vec_relopt_kind;
 
 void
@@ -67,6 +73,10 @@ _PG_init(void)
 	add_int_reloption(vec_relopt_kind, "bits",
 					  "RaBitQ bits per dimension stored for each vector (0 = no codes)",
 					  0, 0, 1, AccessExclusiveLock);
+	add_enum_reloption(vec_relopt_kind, "storage",
+					   "Precision of the copy of each vector kept for exact distances",
+					   vec_storage_options, VEC_STORAGE_F32,
+					   "Valid values are \"f32\" and \"f16\".", AccessExclusiveLock);
 
 	DefineCustomIntVariable("vechnsw.ef_search",
 							"Size of the candidate list of a vechnsw scan.",
@@ -107,6 +117,7 @@ vechnswoptions(Datum reloptions, bool validate)
 		{"m", RELOPT_TYPE_INT, offsetof(VecOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(VecOptions, ef_construction)},
 		{"bits", RELOPT_TYPE_INT, offsetof(VecOptions, bits)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(VecOptions, storage)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, vec_relopt_kind,
@@ -158,10 +169,11 @@ vec_index_info(Relation index)
 		info->m = opts ? opts->m : VECHNSW_DEFAULT_M;
 		info->ef_construction = opts ? opts->ef_construction : VECHNSW_DEFAULT_EF_CONSTRUCTION;
 		info->bits = opts ? opts->bits : 0;
+		info->storage = opts ? opts->storage : VEC_STORAGE_F32;
 		index->rd_amcache = info;
 
 		/*
-		 * Once built, the graph's m and bits are the ones its pages were made
+		 * Once built, the graph's m, bits and storage are the ones its pages were made
 		 * with (ALTER INDEX ... SET takes effect at the next REINDEX);
 		 * ef_construction only steers future inserts, so the option wins.
 		 */
@@ -173,7 +185,7 @@ vec_index_info(Relation index)
 
 /*
  * Fill the parts of the cached information that the meta page fixes: m,
- * bits and, once the first vector has set the dimensions, the code size
+ * bits, storage and, once the first vector has set the dimensions, the code size
  * and the RaBitQ rotation and centroid.  Cheap when already known.
  */
 void
@@ -197,6 +209,7 @@ vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *k
 	}
 	info->m = meta->m;
 	info->bits = meta->code_bits;
+	info->storage = meta->storage;
 	if (meta->dimensions != 0)
 	{
 		info->code_bytes = meta->code_bytes;

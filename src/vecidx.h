@@ -88,8 +88,13 @@ typedef VecPageOpaqueData *VecPageOpaque;
 
 #define VecPageGetOpaque(page) ((VecPageOpaque) PageGetSpecialPointer(page))
 
-/* storage of the re-rank copy of each vector */
-#define VEC_STORAGE_F32			1
+/* storage of the re-rank copy of each vector (reloption storage) */
+#define VEC_STORAGE_F32			1	/* float4, exact */
+#define VEC_STORAGE_F16			2	/* IEEE half precision, half the size */
+
+/* bytes of one stored vector */
+#define VEC_VECTOR_BYTES(dim, storage) \
+	((Size) (dim) * ((storage) == VEC_STORAGE_F16 ? sizeof(uint16) : sizeof(float4)))
 
 /*
  * Meta page contents, stored at PageGetContents() of block 0.
@@ -148,7 +153,11 @@ typedef VecMetaPageData *VecMetaPage;
  *	 8	heaptids		6 * VECHNSW_HEAPTIDS bytes
  *	56	neighbortid		6 bytes: location of the neighbour tuple
  *	62	codebytes		uint16	bytes of RaBitQ code after the vector (0 now)
- *	64	data			dim * float4 (L2-normalised for cosine), then code
+ *	64	data			dim * float4, or dim * IEEE half with storage = f16
+ *						(L2-normalised for cosine), then the code slot
+ *
+ * The element does not record its storage: every element of an index has
+ * the meta page's.
  */
 typedef struct VecElementTupleData
 {
@@ -161,18 +170,19 @@ typedef struct VecElementTupleData
 	ItemPointerData heaptids[VECHNSW_HEAPTIDS];
 	ItemPointerData neighbortid;
 	uint16		codebytes;
-	float4		data[FLEXIBLE_ARRAY_MEMBER];
+	float4		data[FLEXIBLE_ARRAY_MEMBER];	/* uint16 halves with f16 */
 } VecElementTupleData;
 
 typedef VecElementTupleData *VecElementTuple;
 
 /* the code slot (VecRqFactors + code words) starts 8-byte aligned */
-#define VEC_ELEMENT_CODE_OFFSET(dim) \
-	MAXALIGN(offsetof(VecElementTupleData, data) + (dim) * sizeof(float4))
-#define VEC_ELEMENT_TUPLE_SIZE(dim, codebytes) \
-	((codebytes) > 0 ? VEC_ELEMENT_CODE_OFFSET(dim) + (codebytes) : \
-	 offsetof(VecElementTupleData, data) + (dim) * sizeof(float4))
-#define VecElementCode(et) ((char *) (et) + VEC_ELEMENT_CODE_OFFSET((et)->dim))
+#define VEC_ELEMENT_CODE_OFFSET(dim, storage) \
+	MAXALIGN(offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(dim, storage))
+#define VEC_ELEMENT_TUPLE_SIZE(dim, storage, codebytes) \
+	((codebytes) > 0 ? VEC_ELEMENT_CODE_OFFSET(dim, storage) + (codebytes) : \
+	 offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(dim, storage))
+#define VecElementCode(et, storage) \
+	((char *) (et) + VEC_ELEMENT_CODE_OFFSET((et)->dim, storage))
 
 /*
  * One edge: the neighbour's element tuple, the version it had when the edge
@@ -239,6 +249,7 @@ typedef struct VecOptions
 	int			m;
 	int			ef_construction;
 	int			bits;
+	int			storage;		/* VEC_STORAGE_* */
 } VecOptions;
 
 struct VecRabitq;
@@ -250,6 +261,8 @@ typedef struct VecIndexInfo
 	int			m;
 	int			ef_construction;
 	int			bits;			/* RaBitQ bits wanted (reloption) */
+	int			storage;		/* VEC_STORAGE_*: reloption until built, then
+								 * the meta page's */
 	int			dim;			/* 0 until known */
 	int			code_bytes;		/* code slot size once dim is known */
 	struct VecRabitq *rq;		/* rotation + centroid once dim is known */
@@ -308,6 +321,7 @@ typedef struct VecGraph
 {
 	const VecGraphOps *ops;
 	VecMetric	metric;
+	int			storage;		/* VEC_STORAGE_* of the vectors it reads */
 	int			dim;
 	int			m;
 } VecGraph;
@@ -356,6 +370,13 @@ extern float vec_l2sq(const float *a, const float *b, int n);
 extern float vec_dot(const float *a, const float *b, int n);
 extern float vec_distance(VecMetric metric, const float *a, const float *b, int n);
 extern double vec_sql_distance(VecMetric metric, float d);
+extern float vec_elem_distance(VecMetric metric, int storage, const float *q,
+							   const void *x, int n);
+extern void vec_store_vector(int storage, const float *src, void *dst, int n);
+extern void vec_check_storage(int storage, const float *src, int n);
+extern void vec_load_vector(int storage, const void *src, float *dst, int n);
+extern uint16 vec_float_to_half(float f);
+extern float vec_half_to_float(uint16 h);
 extern bool vec_prepare(VecMetric metric, float *v, int n);
 extern Datum vecidx_l2_distance(PG_FUNCTION_ARGS);
 extern Datum vecidx_cosine_distance(PG_FUNCTION_ARGS);

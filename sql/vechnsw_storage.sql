@@ -1,0 +1,190 @@
+--
+-- vechnsw_storage: the reloption storage (f32, the default, or f16) for the
+-- copy of each vector the index keeps for exact distances.  With f16 the
+-- index ranks rows by lower bounds of their distances and the executor
+-- rechecks every row it returns, so results still come in exact order with
+-- exact distances.  Recall floors for each metric, both storages and both
+-- search modes, against exact answers computed here.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS vecidx;
+RESET client_min_messages;
+
+-- 3,000 points in 96 dimensions around 60 seeded centres (noise +-0.5),
+-- 30 queries drawn the same way; nv is the unit vector for inner product.
+SELECT setseed(0.25);
+CREATE TABLE st_centres AS
+SELECT c, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 96) WHERE c > 0) AS v
+FROM generate_series(1, 60) c;
+CREATE TABLE st_items (id int PRIMARY KEY, v real[], nv real[]);
+INSERT INTO st_items (id, v)
+SELECT i, ARRAY(SELECT c.v[d] + (random() - 0.5)::real FROM generate_series(1, 96) d)
+FROM generate_series(1, 3000) i JOIN st_centres c ON c.c = 1 + (i * 7919) % 60;
+UPDATE st_items SET nv = l2_normalize(v);
+CREATE TABLE st_queries AS
+SELECT q, ARRAY(SELECT c.v[d] + (random() - 0.5)::real FROM generate_series(1, 96) d) AS v
+FROM generate_series(1, 30) q JOIN st_centres c ON c.c = 1 + (q * 37) % 60;
+VACUUM ANALYZE st_items;
+ANALYZE st_queries;
+
+-- 1. The reloption.
+CREATE INDEX st_bad ON st_items USING vechnsw (v real_l2_ops) WITH (storage = f64);
+CREATE INDEX st_l2_f16 ON st_items USING vechnsw (v real_l2_ops) WITH (storage = f16, bits = 1);
+CREATE INDEX st_l2_f32 ON st_items USING vechnsw (v real_l2_ops) WITH (storage = f32, bits = 1);
+CREATE INDEX st_cos_f16 ON st_items USING vechnsw (v real_cosine_ops) WITH (storage = f16, bits = 1);
+CREATE INDEX st_cos_f32 ON st_items USING vechnsw (v real_cosine_ops) WITH (bits = 1);
+CREATE INDEX st_ip_f16 ON st_items USING vechnsw (nv real_ip_ops) WITH (storage = f16, bits = 1);
+CREATE INDEX st_ip_f32 ON st_items USING vechnsw (nv real_ip_ops) WITH (bits = 1);
+SELECT relname, reloptions FROM pg_class WHERE relname LIKE 'st\_%\_f%' ORDER BY relname;
+
+-- 2. Size: the same graph, half the bytes per vector.  Without codes
+--    (bits = 0) an element is 64 + 192 bytes with f16 against 64 + 384 with
+--    f32, plus a 392-byte neighbour tuple either way: 12 against 9 level-0
+--    elements per page at this small dimension.
+CREATE INDEX st_l2_f16_nocodes ON st_items USING vechnsw (v real_l2_ops) WITH (storage = f16);
+CREATE INDEX st_l2_f32_nocodes ON st_items USING vechnsw (v real_l2_ops);
+SELECT pg_relation_size('st_l2_f16_nocodes') / 8192 AS f16_pages,
+       pg_relation_size('st_l2_f32_nocodes') / 8192 AS f32_pages,
+       pg_relation_size('st_l2_f16_nocodes') < 0.8 * pg_relation_size('st_l2_f32_nocodes') AS f16_smaller;
+SELECT s.elements, s.heap_tids FROM vechnsw_index_stats('st_l2_f16_nocodes') s;
+DROP INDEX st_l2_f16_nocodes, st_l2_f32_nocodes;
+
+-- 3. Exact answers (index scans off).
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+CREATE TEMP TABLE ex AS
+SELECT 'l2' AS metric, q.q, r.id FROM st_queries q
+  CROSS JOIN LATERAL (SELECT id FROM st_items ORDER BY v <-> q.v LIMIT 10) r
+UNION ALL
+SELECT 'cos', q.q, r.id FROM st_queries q
+  CROSS JOIN LATERAL (SELECT id FROM st_items ORDER BY v <=> q.v LIMIT 10) r
+UNION ALL
+SELECT 'ip', q.q, r.id FROM st_queries q
+  CROSS JOIN LATERAL (SELECT id FROM st_items ORDER BY nv <#> q.v LIMIT 10) r;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SET enable_seqscan = off;
+
+-- 4. Index answers in the current search mode, from whichever indexes the
+--    caller left (each block below drops the other storage's indexes in a
+--    transaction it rolls back): recall@10 against ex, and whether every
+--    query's rows came in exact distance order (the distance column is the
+--    operator's own value).
+CREATE FUNCTION pg_temp.answers()
+RETURNS TABLE (metric text, recall_ok boolean, in_order boolean, nrows bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	CREATE TEMP TABLE ap AS
+	SELECT 'l2' AS metric, q.q, r.id, r.d, r.rn FROM st_queries q
+	  CROSS JOIN LATERAL (SELECT s.id, s.d, row_number() OVER () AS rn FROM
+		(SELECT id, v <-> q.v AS d FROM st_items ORDER BY v <-> q.v LIMIT 10) s) r
+	UNION ALL
+	SELECT 'cos', q.q, r.id, r.d, r.rn FROM st_queries q
+	  CROSS JOIN LATERAL (SELECT s.id, s.d, row_number() OVER () AS rn FROM
+		(SELECT id, v <=> q.v AS d FROM st_items ORDER BY v <=> q.v LIMIT 10) s) r
+	UNION ALL
+	SELECT 'ip', q.q, r.id, r.d, r.rn FROM st_queries q
+	  CROSS JOIN LATERAL (SELECT s.id, s.d, row_number() OVER () AS rn FROM
+		(SELECT id, nv <#> q.v AS d FROM st_items ORDER BY nv <#> q.v LIMIT 10) s) r;
+	RETURN QUERY
+	SELECT m.metric,
+		   (SELECT count(*) FROM ex JOIN ap USING (metric, q, id) WHERE ex.metric = m.metric) / 300.0 >= 0.95,
+		   NOT EXISTS (SELECT FROM ap a JOIN ap b ON a.metric = b.metric AND a.q = b.q AND b.rn = a.rn + 1
+					   WHERE a.metric = m.metric AND b.d < a.d),
+		   (SELECT count(*) FROM ap WHERE ap.metric = m.metric)
+	FROM (VALUES ('l2'), ('cos'), ('ip')) m(metric);
+	DROP TABLE ap;
+END;
+$$;
+
+-- The plans use the indexes of the storage under test.
+BEGIN;
+DROP INDEX st_l2_f32, st_cos_f32, st_ip_f32;
+EXPLAIN (COSTS OFF) SELECT id FROM st_items ORDER BY v <-> (SELECT v FROM st_queries WHERE q = 1) LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM st_items ORDER BY nv <#> (SELECT v FROM st_queries WHERE q = 1) LIMIT 10;
+ROLLBACK;
+
+SET vechnsw.search_mode = exact;
+BEGIN;
+DROP INDEX st_l2_f16, st_cos_f16, st_ip_f16;
+SELECT 'f32, exact' AS config, * FROM pg_temp.answers();
+ROLLBACK;
+BEGIN;
+DROP INDEX st_l2_f32, st_cos_f32, st_ip_f32;
+SELECT 'f16, exact' AS config, * FROM pg_temp.answers();
+ROLLBACK;
+SET vechnsw.search_mode = rabitq;
+BEGIN;
+DROP INDEX st_l2_f16, st_cos_f16, st_ip_f16;
+SELECT 'f32, rabitq' AS config, * FROM pg_temp.answers();
+ROLLBACK;
+BEGIN;
+DROP INDEX st_l2_f32, st_cos_f32, st_ip_f32;
+SELECT 'f16, rabitq' AS config, * FROM pg_temp.answers();
+ROLLBACK;
+RESET vechnsw.search_mode;
+
+-- 5. The rows' own distances: with f16 every returned distance is the
+--    exact operator value (the executor's recheck), never the index's bound.
+BEGIN;
+DROP INDEX st_l2_f32, st_cos_f32, st_ip_f32;
+SELECT count(*) AS rows,
+	   count(*) FILTER (WHERE d = v <-> (SELECT v FROM st_queries WHERE q = 2)) AS exact_distances
+FROM (SELECT v, v <-> (SELECT v FROM st_queries WHERE q = 2) AS d
+	  FROM st_items ORDER BY v <-> (SELECT v FROM st_queries WHERE q = 2) LIMIT 25) s;
+ROLLBACK;
+
+-- 6. Inserts into an f16 index: new rows are found, an identical vector
+--    shares its element, and values beyond half precision are refused.
+DROP INDEX st_l2_f32, st_cos_f32, st_ip_f32, st_cos_f16, st_ip_f16;
+INSERT INTO st_items (id, v)
+SELECT 3000 + i, ARRAY(SELECT c.v[d] + (random() - 0.5)::real FROM generate_series(1, 96) d)
+FROM generate_series(1, 500) i JOIN st_centres c ON c.c = 1 + (i * 13) % 60;
+INSERT INTO st_items (id, v) SELECT 4000 + i, v FROM st_items, generate_series(1, 2) i WHERE id = 3001;
+SELECT array_agg(id ORDER BY id) AS same_vector
+FROM (SELECT id FROM st_items ORDER BY v <-> (SELECT v FROM st_items WHERE id = 3001) LIMIT 3) s;
+SELECT s.elements, s.heap_tids FROM vechnsw_index_stats('st_l2_f16') s;
+SET enable_seqscan = on;
+SET enable_indexscan = off;
+CREATE TEMP TABLE ex_new AS
+SELECT i.id AS q, r.id FROM st_items i
+  CROSS JOIN LATERAL (SELECT id FROM st_items ORDER BY v <-> i.v LIMIT 5) r
+WHERE i.id BETWEEN 3001 AND 3050;
+SET enable_seqscan = off;
+RESET enable_indexscan;
+SELECT count(*) / 250.0 >= 0.95 AS new_rows_recall
+FROM ex_new JOIN (SELECT i.id AS q, r.id FROM st_items i
+  CROSS JOIN LATERAL (SELECT id FROM st_items ORDER BY v <-> i.v LIMIT 5) r
+  WHERE i.id BETWEEN 3001 AND 3050) ap USING (q, id);
+INSERT INTO st_items (id, v) SELECT 5000, array_fill(65504, ARRAY[96])::real[];
+INSERT INTO st_items (id, v) SELECT 5001, array_fill(0, ARRAY[96])::real[] || ARRAY[-70000]::real[];
+INSERT INTO st_items (id, v) SELECT 5001, array_fill(0, ARRAY[95])::real[] || ARRAY[-70000]::real[];
+SELECT id FROM st_items ORDER BY v <-> array_fill(65504, ARRAY[96])::real[] LIMIT 1;
+RESET enable_seqscan;
+
+-- 7. CREATE INDEX refuses such a value too; cosine normalises first, so
+--    there the magnitude does not matter.
+CREATE TABLE st_big (id int, v real[]);
+INSERT INTO st_big SELECT id, v FROM st_items WHERE id <= 100;
+INSERT INTO st_big SELECT 5001, array_fill(0, ARRAY[95])::real[] || ARRAY[-70000]::real[];
+CREATE INDEX st_big_l2 ON st_big USING vechnsw (v real_l2_ops) WITH (storage = f16);
+CREATE INDEX st_big_l2 ON st_big USING vechnsw (v real_l2_ops) WITH (storage = f32);
+CREATE INDEX st_big_cos ON st_big USING vechnsw (v real_cosine_ops) WITH (storage = f16);
+SELECT s.elements FROM vechnsw_index_stats('st_big_cos') s;
+SET enable_seqscan = off;
+SELECT id FROM st_big ORDER BY v <=> (array_fill(0, ARRAY[95])::real[] || ARRAY[-1]::real[]) LIMIT 1;
+RESET enable_seqscan;
+
+-- 8. Subnormal, zero and negative values survive the round trip: the
+--    nearest row to each stored vector is itself at distance 0.
+CREATE TABLE st_small (id int, v real[]);
+INSERT INTO st_small VALUES (1, '{1e-7,-1e-6,0,3e-5}'), (2, '{-2e-7,1e-6,0,-3e-5}'),
+	(3, '{0.5,-0.25,1e-3,-1e-8}'), (4, '{65504,-65504,0.1,-0.1}');
+CREATE INDEX ON st_small USING vechnsw (v real_l2_ops) WITH (storage = f16);
+SET enable_seqscan = off;
+SELECT a.id, (SELECT b.id FROM st_small b ORDER BY b.v <-> a.v LIMIT 1) AS nearest,
+	   (SELECT b.v <-> a.v FROM st_small b ORDER BY b.v <-> a.v LIMIT 1) AS distance
+FROM st_small a ORDER BY a.id;
+RESET enable_seqscan;
+
+DROP TABLE st_items, st_queries, st_centres, st_small, st_big;
