@@ -102,6 +102,14 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->pos = 0;
 	so->tidpos = 0;
 	so->ef = vechnsw_ef_search;
+
+	/*
+	 * With f16 the executor releases a row only once the index has returned
+	 * a row whose bound is past it, so LIMIT n needs row n + 1: one more
+	 * element in the list saves a second search when LIMIT = ef_search.
+	 */
+	if (so->info->storage == VEC_STORAGE_F16)
+		so->ef++;
 	so->lastdist = -get_float4_infinity();
 }
 
