@@ -41,6 +41,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object depends on the one header (PGXS tracks no header dependencies)
+$(OBJS): src/vecidx.h
+
 # Distance kernels: let the compiler vectorise (-O3 on this file only, no -ffast-math
 # so results are bit-identical between index and SQL operators).
 src/distance.o src/rabitq.o: CFLAGS += -O3 -fno-math-errno

@@ -149,10 +149,33 @@ vec_mem_vector(VecGraph *g, uint64 id, float *buf)
 	return ((VecBuildState *) g)->elems[id].vec;
 }
 
+/* prefetch the elements, then their vectors, then compute the distances */
+static void
+vec_mem_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
+					VecCand *out, bool *ok)
+{
+	VecBuildState *bs = (VecBuildState *) g;
+
+	for (int i = 0; i < count; i++)
+		__builtin_prefetch(&bs->elems[nbrs[i].id]);
+	for (int i = 0; i < count; i++)
+	{
+		const char *v = (const char *) bs->elems[nbrs[i].id].vec;
+
+		__builtin_prefetch(v);
+		__builtin_prefetch(v + 64);
+		__builtin_prefetch(v + 128);
+		__builtin_prefetch(v + 192);
+	}
+	for (int i = 0; i < count; i++)
+		ok[i] = vec_mem_visit(g, &nbrs[i], q, &out[i]);
+}
+
 static const VecGraphOps vec_mem_ops = {
 	vec_mem_neighbors,
 	vec_mem_visit,
-	vec_mem_vector
+	vec_mem_vector,
+	vec_mem_visit_batch
 };
 
 /* ---------------------------------------------------------------- insert */

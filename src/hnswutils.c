@@ -397,7 +397,10 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 	VecHeap		cands;
 	VecHeap		res;
 	VecNbr	   *nbrs = palloc(sizeof(VecNbr) * 2 * g->m);
-	int			n;
+	bool	   *ok = palloc(sizeof(bool) * 2 * g->m);
+	int			n,
+				k,
+				base;
 
 	pool = palloc(sizeof(VecCand) * poolcap);
 	vec_heap_init(&cands, poolcap, false);
@@ -431,28 +434,44 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 		CHECK_FOR_INTERRUPTS();
 		vec_counters.expansions++;
 		nn = g->ops->neighbors(g, &pool[c.idx], lc, nbrs);
-		for (int i = 0; i < nn; i++)
-		{
-			VecCand    *e;
 
-			if (!vec_idset_add(visited, nbrs[i].id))
-				continue;
-			e = &pool[npool];
-			if (!g->ops->visit(g, &nbrs[i], q, e))
+		/* the neighbours not seen yet, visited as one batch */
+		k = 0;
+		for (int i = 0; i < nn; i++)
+			if (vec_idset_add(visited, nbrs[i].id))
+				nbrs[k++] = nbrs[i];
+		if (k == 0)
+			continue;
+		if (npool + k > poolcap)
+		{
+			poolcap = Max(poolcap * 2, npool + k);
+			pool = repalloc(pool, sizeof(VecCand) * poolcap);
+		}
+		g->ops->visit_batch(g, nbrs, k, q, &pool[npool], ok);
+
+		/* keep the ones that can enter the result list, packed at npool */
+		base = npool;
+		for (int i = 0; i < k; i++)
+		{
+			VecCand    *e = &pool[base + i];
+
+			if (!ok[i])
 				continue;
 			if (res.n < ef || e->dist < res.items[0].dist)
 			{
-				vec_heap_push(&cands, e->dist, npool);
-				vec_heap_push(&res, e->dist, npool);
+				if (base + i != npool)
+					pool[npool] = *e;
+				vec_heap_push(&cands, pool[npool].dist, npool);
+				vec_heap_push(&res, pool[npool].dist, npool);
 				if (res.n > ef)
 					(void) vec_heap_pop(&res);
 				npool++;
-				if (npool == poolcap)
-				{
-					poolcap *= 2;
-					pool = repalloc(pool, sizeof(VecCand) * poolcap);
-				}
 			}
+		}
+		if (npool == poolcap)
+		{
+			poolcap *= 2;
+			pool = repalloc(pool, sizeof(VecCand) * poolcap);
 		}
 	}
 
@@ -460,6 +479,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 
 	pfree(pool);
 	pfree(nbrs);
+	pfree(ok);
 	pfree(cands.items);
 	pfree(res.items);
 	return n;
@@ -638,10 +658,96 @@ vec_dg_vector(VecGraph *g, uint64 id, float *dst)
 	return ok ? dst : NULL;
 }
 
+/*
+ * Visit count neighbours: pin their pages first (one buffer lookup per
+ * distinct page) and prefetch each page's header and line pointers, then
+ * the start of each element tuple, and only then lock each page in turn
+ * and compute the distance.  The buffer-table lookups stay serial, but the
+ * cache misses on the pages' contents overlap instead of each stalling a
+ * distance.  The line pointer is read without the buffer lock, only as a
+ * prefetch address (kept inside the page); the locked pass re-reads
+ * everything.
+ */
+static void
+vec_dg_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
+				   VecCand *out, bool *ok)
+{
+	VecDiskGraph *dg = (VecDiskGraph *) g;
+	Buffer	   *bufs = dg->batchbufs;
+
+	for (int i = 0; i < count; i++)
+	{
+		BlockNumber blk = (BlockNumber) (nbrs[i].id >> 16);
+		int			j;
+
+		bufs[i] = InvalidBuffer;
+		for (j = 0; j < i; j++)
+			if ((BlockNumber) (nbrs[j].id >> 16) == blk)
+				break;
+		if (j < i)
+			bufs[i] = bufs[j];
+		else if (blk == dg->blkno && BufferIsValid(dg->buf))
+			bufs[i] = dg->buf;
+		else
+		{
+			bufs[i] = ReadBuffer(dg->index, blk);
+			__builtin_prefetch(BufferGetPage(bufs[i]));
+		}
+	}
+	for (int i = 0; i < count; i++)
+	{
+		char	   *page = (char *) BufferGetPage(bufs[i]);
+		ItemId		iid = PageGetItemId((Page) page, (OffsetNumber) (nbrs[i].id & 0xFFFF));
+		unsigned	off = ItemIdGetOffset(iid);
+
+		if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
+		{
+			__builtin_prefetch(page + off);
+			__builtin_prefetch(page + off + 64);
+			__builtin_prefetch(page + off + 128);
+			__builtin_prefetch(page + off + 192);
+		}
+	}
+	for (int i = 0; i < count; i++)
+	{
+		Page		page;
+		VecElementTuple et;
+
+		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+		vec_counters.page_reads++;
+		page = BufferGetPage(bufs[i]);
+		et = vec_page_item(page, (OffsetNumber) (nbrs[i].id & 0xFFFF));
+		ok[i] = false;
+		if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == nbrs[i].version &&
+			et->state != VEC_ELEM_FREE && et->dim == g->dim)
+		{
+			out[i].dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
+			vec_counters.exact_distances++;
+			vec_cand_from_element(&out[i], et, nbrs[i].id);
+			ok[i] = true;
+		}
+		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+	}
+	/* drop the pins taken here (each page once) */
+	for (int i = 0; i < count; i++)
+	{
+		int			j;
+
+		if (bufs[i] == dg->buf)
+			continue;
+		for (j = 0; j < i; j++)
+			if (bufs[j] == bufs[i])
+				break;
+		if (j == i)
+			ReleaseBuffer(bufs[i]);
+	}
+}
+
 static const VecGraphOps vec_disk_ops = {
 	vec_dg_neighbors,
 	vec_dg_visit,
-	vec_dg_vector
+	vec_dg_vector,
+	vec_dg_visit_batch
 };
 
 void
@@ -656,6 +762,7 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->buf = InvalidBuffer;
 	dg->blkno = InvalidBlockNumber;
 	dg->code_bytes = info->code_bytes;
+	dg->batchbufs = palloc(sizeof(Buffer) * 2 * info->m);
 }
 
 /* copy the code slot of element id (if its version matches) into dst */

@@ -315,6 +315,14 @@ typedef struct VecGraphOps
 	/* the vector of element id: a pointer into the graph, or into buf after
 	 * copying it there; NULL if the element is gone */
 	const float *(*vector) (struct VecGraph *g, uint64 id, float *buf);
+
+	/*
+	 * visit() for n neighbours at once (ok[i] says whether out[i] was
+	 * filled): lets the graph overlap the memory latency of fetching them
+	 * (buffer pins and prefetches first, distances after).
+	 */
+	void		(*visit_batch) (struct VecGraph *g, const VecNbr *n, int count, const float *q,
+								VecCand *out, bool *ok);
 } VecGraphOps;
 
 typedef struct VecGraph
@@ -437,6 +445,7 @@ typedef struct VecDiskGraph
 	Buffer		buf;			/* last pinned buffer, kept to save pins */
 	BlockNumber blkno;
 	int			code_bytes;		/* code slot size, 0 = none */
+	Buffer	   *batchbufs;		/* visit_batch's pins, 2 * m */
 } VecDiskGraph;
 
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
