@@ -16,29 +16,82 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/bufmgr.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "vecidx.h"
 
+/*
+ * One element of the in-memory graph.  Its vector and its slots live in the
+ * arena and are named by offsets from VecBuildState.base: in a serial build
+ * base is NULL (the offsets are addresses), in a parallel build it is where
+ * this process mapped the shared graph.
+ */
 typedef struct VecMemElement
 {
-	float	   *vec;
-	int32	   *nbr;			/* slots laid out as on disk; -1 = empty */
-	float	   *ndist;
+	Size		vec;			/* float[dim] */
+	Size		adj;			/* int32 nbr[slots] (-1 = empty), then float
+								 * ndist[slots]; slots laid out as on disk */
 	uint8		level;
-	uint8		ntids;
+	uint8		ntids;			/* 0: unused slot (parallel build: the row
+								 * joined an identical vector's element) */
 	ItemPointerData heaptids[VECHNSW_HEAPTIDS];
 	ItemPointerData etid;		/* placement, set when written */
 	ItemPointerData ntid;
+	LWLock		lock;			/* parallel build: guards slots and heaptids */
 } VecMemElement;
+
+/*
+ * Shared state of a parallel build (in the DSM segment).  The graph itself
+ * (element array, then arena) is a second chunk, VEC_KEY_GRAPH.
+ */
+typedef struct VecBuildShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			tranche;		/* LWLock tranche of the element locks */
+
+	slock_t		mutex;			/* guards the two counters */
+	double		reltuples;		/* heap tuples seen by the participants */
+	double		indtuples;		/* vectors indexed */
+
+	LWLock		entrylock;		/* guards entry, entry_level, dim */
+	int32		entry;			/* -1 while empty */
+	int32		entry_level;
+	int32		dim;			/* 0 until the first vector */
+
+	pg_atomic_uint32 nelems;	/* element ids handed out */
+	uint32		capelems;
+	pg_atomic_uint64 arenaused;	/* bytes handed out after the elements */
+	Size		graphsize;		/* bytes of the graph chunk */
+	pg_atomic_uint32 overflow;	/* set when the chunk is full */
+	/* ParallelTableScanDescData follows, BUFFERALIGNed */
+} VecBuildShared;
+
+#define VEC_KEY_SHARED			UINT64CONST(0xB1D0000000000001)
+#define VEC_KEY_GRAPH			UINT64CONST(0xB1D0000000000002)
+#define VEC_KEY_QUERY_TEXT		UINT64CONST(0xB1D0000000000003)
+
+#define VecBuildSharedScan(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(VecBuildShared))))
 
 typedef struct VecBuildState
 {
@@ -52,6 +105,11 @@ typedef struct VecBuildState
 	pg_prng_state prng;			/* levels: seeded, so builds repeat */
 	double		reltuples;
 	double		indtuples;
+
+	char	   *base;			/* NULL, or the shared graph's address */
+	VecBuildShared *shared;		/* parallel build, else NULL */
+	ParallelContext *pcxt;		/* leader of a parallel build */
+	Snapshot	snapshot;
 
 	VecMemElement *elems;
 	int			nelems;
@@ -67,6 +125,39 @@ typedef struct VecBuildState
 	MemoryContext graphcxt;
 	MemoryContext tmpcxt;
 } VecBuildState;
+
+static inline float *
+vec_mem_vec(const VecBuildState *bs, const VecMemElement *e)
+{
+	return (float *) ((uintptr_t) bs->base + e->vec);
+}
+
+static inline int32 *
+vec_mem_nbr(const VecBuildState *bs, const VecMemElement *e)
+{
+	return (int32 *) ((uintptr_t) bs->base + e->adj);
+}
+
+static inline float *
+vec_mem_ndist(const VecBuildState *bs, const VecMemElement *e)
+{
+	return (float *) (vec_mem_nbr(bs, e) + VEC_NEIGHBOR_SLOTS(e->level, bs->g.m));
+}
+
+/* element locks: only a parallel build has concurrent writers */
+static inline void
+vec_mem_lock(const VecBuildState *bs, VecMemElement *e, LWLockMode mode)
+{
+	if (bs->shared)
+		LWLockAcquire(&e->lock, mode);
+}
+
+static inline void
+vec_mem_unlock(const VecBuildState *bs, VecMemElement *e)
+{
+	if (bs->shared)
+		LWLockRelease(&e->lock);
+}
 
 /*
  * Vectors and edge arrays are carved from 1 MB blocks: no per-chunk header
@@ -94,6 +185,35 @@ vec_build_alloc(VecBuildState *bs, Size size)
 	return p;
 }
 
+/*
+ * Arena space for 'size' bytes as an offset from bs->base.  A parallel
+ * build takes it from the shared chunk and returns false (and raises the
+ * overflow flag) when the chunk is full.
+ */
+static bool
+vec_build_alloc_off(VecBuildState *bs, Size size, Size *off)
+{
+	VecBuildShared *sh = bs->shared;
+	Size		start,
+				o;
+
+	size = MAXALIGN(size);
+	if (sh == NULL)
+	{
+		*off = (Size) (uintptr_t) vec_build_alloc(bs, size);
+		return true;
+	}
+	start = MAXALIGN(sizeof(VecMemElement) * sh->capelems);
+	o = (Size) pg_atomic_fetch_add_u64(&sh->arenaused, size);
+	if (start + o + size > sh->graphsize)
+	{
+		pg_atomic_write_u32(&sh->overflow, 1);
+		return false;
+	}
+	*off = start + o;
+	return true;
+}
+
 /* ---------------------------------------------------------------- graph ops */
 
 static int
@@ -101,23 +221,29 @@ vec_mem_neighbors(VecGraph *g, const VecCand *c, int lc, VecNbr *out)
 {
 	VecBuildState *bs = (VecBuildState *) g;
 	VecMemElement *e = &bs->elems[c->id];
+	int32	   *nbr;
+	float	   *ndist;
 	int			start,
 				cap,
 				n = 0;
 
 	if (lc > e->level)
 		return 0;
+	nbr = vec_mem_nbr(bs, e);
+	ndist = vec_mem_ndist(bs, e);
 	start = VEC_LEVEL_START(lc, g->m);
 	cap = VEC_LEVEL_CAP(lc, g->m);
+	vec_mem_lock(bs, e, LW_SHARED);
 	for (int i = 0; i < cap; i++)
 	{
-		if (e->nbr[start + i] < 0)
+		if (nbr[start + i] < 0)
 			continue;
-		out[n].id = e->nbr[start + i];
+		out[n].id = nbr[start + i];
 		out[n].version = 0;
-		out[n].distance = e->ndist[start + i];
+		out[n].distance = ndist[start + i];
 		n++;
 	}
+	vec_mem_unlock(bs, e);
 	return n;
 }
 
@@ -139,14 +265,17 @@ vec_mem_visit(VecGraph *g, const VecNbr *n, const float *q, VecCand *out)
 {
 	VecBuildState *bs = (VecBuildState *) g;
 
-	vec_mem_cand(bs, n->id, vec_distance(g->metric, q, bs->elems[n->id].vec, g->dim), out);
+	vec_mem_cand(bs, n->id, vec_distance(g->metric, q, vec_mem_vec(bs, &bs->elems[n->id]), g->dim),
+				 out);
 	return true;
 }
 
 static const float *
 vec_mem_vector(VecGraph *g, uint64 id, float *buf)
 {
-	return ((VecBuildState *) g)->elems[id].vec;
+	VecBuildState *bs = (VecBuildState *) g;
+
+	return vec_mem_vec(bs, &bs->elems[id]);
 }
 
 /* prefetch the elements, then their vectors, then compute the distances */
@@ -160,7 +289,7 @@ vec_mem_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		__builtin_prefetch(&bs->elems[nbrs[i].id]);
 	for (int i = 0; i < count; i++)
 	{
-		const char *v = (const char *) bs->elems[nbrs[i].id].vec;
+		const char *v = (const char *) vec_mem_vec(bs, &bs->elems[nbrs[i].id]);
 
 		__builtin_prefetch(v);
 		__builtin_prefetch(v + 64);
@@ -180,12 +309,18 @@ static const VecGraphOps vec_mem_ops = {
 
 /* ---------------------------------------------------------------- insert */
 
-/* add edge from -> to at level lc, pruning a full list with the heuristic */
+/*
+ * Add edge from -> to at level lc, pruning a full list with the heuristic.
+ * Holds from's lock (parallel build) throughout; the heuristic reads only
+ * vectors, which never change, so no other element lock is taken.
+ */
 static void
 vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *cands,
 			 VecCand *sel, float *scratch)
 {
 	VecMemElement *e = &bs->elems[from];
+	int32	   *nbr = vec_mem_nbr(bs, e);
+	float	   *ndist = vec_mem_ndist(bs, e);
 	int			m = bs->g.m;
 	int			start = VEC_LEVEL_START(lc, m);
 	int			cap = VEC_LEVEL_CAP(lc, m);
@@ -193,23 +328,28 @@ vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *c
 	int			nsel;
 	float		maxdist = -1;
 
+	vec_mem_lock(bs, e, LW_EXCLUSIVE);
 	for (int i = 0; i < cap; i++)
 	{
-		if (e->nbr[start + i] < 0)
+		if (nbr[start + i] < 0)
 		{
-			e->nbr[start + i] = to;
-			e->ndist[start + i] = dist;
+			nbr[start + i] = to;
+			ndist[start + i] = dist;
+			vec_mem_unlock(bs, e);
 			return;
 		}
-		maxdist = Max(maxdist, e->ndist[start + i]);
+		maxdist = Max(maxdist, ndist[start + i]);
 	}
 	if (dist >= maxdist)
+	{
+		vec_mem_unlock(bs, e);
 		return;
+	}
 
 	for (int i = 0; i < cap; i++)
 	{
-		cands[nc].id = e->nbr[start + i];
-		cands[nc].dist = e->ndist[start + i];
+		cands[nc].id = nbr[start + i];
+		cands[nc].dist = ndist[start + i];
 		nc++;
 	}
 	cands[nc].id = to;
@@ -219,12 +359,60 @@ vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *c
 	nsel = vec_select_neighbors(&bs->g, cands, nc, cap, sel, scratch);
 	for (int i = 0; i < cap; i++)
 	{
-		e->nbr[start + i] = i < nsel ? (int32) sel[i].id : -1;
-		e->ndist[start + i] = i < nsel ? sel[i].dist : 0;
+		nbr[start + i] = i < nsel ? (int32) sel[i].id : -1;
+		ndist[start + i] = i < nsel ? sel[i].dist : 0;
 	}
+	vec_mem_unlock(bs, e);
 }
 
+/* the graph's entry point and its level (-1, -1 when empty) */
 static void
+vec_mem_get_entry(VecBuildState *bs, int *entry, int *entry_level)
+{
+	VecBuildShared *sh = bs->shared;
+
+	if (sh == NULL)
+	{
+		*entry = bs->entry;
+		*entry_level = bs->entry_level;
+		return;
+	}
+	LWLockAcquire(&sh->entrylock, LW_SHARED);
+	*entry = sh->entry;
+	*entry_level = sh->entry_level;
+	LWLockRelease(&sh->entrylock);
+}
+
+/* make id the entry point if the graph is empty or it is above the entry */
+static void
+vec_mem_offer_entry(VecBuildState *bs, int id, int level)
+{
+	VecBuildShared *sh = bs->shared;
+
+	if (sh == NULL)
+	{
+		if (bs->entry < 0 || level > bs->entry_level)
+		{
+			bs->entry = id;
+			bs->entry_level = level;
+		}
+		return;
+	}
+	LWLockAcquire(&sh->entrylock, LW_EXCLUSIVE);
+	if (sh->entry < 0 || level > sh->entry_level)
+	{
+		sh->entry = id;
+		sh->entry_level = level;
+	}
+	LWLockRelease(&sh->entrylock);
+}
+
+/*
+ * Insert vec into the in-memory graph.  Returns false if a parallel build's
+ * shared graph is full (nothing was linked; the leader redoes the build
+ * serially).
+ */
+static bool
 vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 {
 	VecIndexInfo *info = bs->info;
@@ -233,7 +421,13 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	int			level = vec_random_level(&bs->prng, m, bs->max_level);
 	int			slots = VEC_NEIGHBOR_SLOTS(level, m);
 	int			id;
+	int			entry,
+				entry_level;
 	VecMemElement *e;
+	int32	   *nbr;
+	float	   *ndist;
+	Size		voff,
+				aoff;
 	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
 	VecCand    *ep = palloc(sizeof(VecCand) * Max(ef, 1));
 	VecCand    *sel = palloc(sizeof(VecCand) * 2 * m);
@@ -242,41 +436,62 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	float	   *scratch = palloc(sizeof(float) * bs->dim * (2 * m + 1));
 	int			nep = 0;
 
-	if (bs->entry >= 0)
-	{
-		vec_mem_cand(bs, bs->entry,
-					 vec_distance(bs->g.metric, vec, bs->elems[bs->entry].vec, bs->dim), &ep[0]);
-		nep = 1;
-		if (bs->entry_level > level)
-			vec_greedy_descend(&bs->g, vec, &ep[0], bs->entry_level, level);
-	}
-
-	if (bs->nelems == bs->capelems)
-	{
-		bs->capelems *= 2;
-		bs->elems = repalloc_huge(bs->elems, sizeof(VecMemElement) * bs->capelems);
-	}
-
 	/*
-	 * The element gets id nelems.  It is filled in before any edge points at
-	 * it, but counted (nelems++) only at the end.  Nothing reaches it on a
-	 * level before its back-links on that level are added.
+	 * The element's id: the next index (counted only at the end, serial), or
+	 * one handed out by the shared counter.  It is filled in before any edge
+	 * points at it, and nothing reaches it on a level before its back-links
+	 * on that level are added.
 	 */
-	id = bs->nelems;
+	if (bs->shared == NULL)
+	{
+		if (bs->nelems == bs->capelems)
+		{
+			bs->capelems *= 2;
+			bs->elems = repalloc_huge(bs->elems, sizeof(VecMemElement) * bs->capelems);
+		}
+		id = bs->nelems;
+	}
+	else
+	{
+		id = (int) pg_atomic_fetch_add_u32(&bs->shared->nelems, 1);
+		if ((uint32) id >= bs->shared->capelems)
+		{
+			pg_atomic_write_u32(&bs->shared->overflow, 1);
+			return false;
+		}
+	}
 	e = &bs->elems[id];
-	e->vec = vec_build_alloc(bs, sizeof(float) * bs->dim);
-	e->nbr = vec_build_alloc(bs, sizeof(int32) * slots);
-	e->ndist = vec_build_alloc(bs, sizeof(float) * slots);
-	memcpy(e->vec, vec, sizeof(float) * bs->dim);
-	for (int i = 0; i < slots; i++)
-		e->nbr[i] = -1;
+	e->ntids = 0;				/* unused until filled */
+	if (!vec_build_alloc_off(bs, sizeof(float) * bs->dim, &voff) ||
+		!vec_build_alloc_off(bs, (sizeof(int32) + sizeof(float)) * slots, &aoff))
+		return false;
+	e->vec = voff;
+	e->adj = aoff;
 	e->level = level;
-	e->ntids = 1;
+	if (bs->shared)
+		LWLockInitialize(&e->lock, bs->shared->tranche);
+	memcpy(vec_mem_vec(bs, e), vec, sizeof(float) * bs->dim);
+	nbr = vec_mem_nbr(bs, e);
+	ndist = vec_mem_ndist(bs, e);
+	for (int i = 0; i < slots; i++)
+		nbr[i] = -1;
 	e->heaptids[0] = *heaptid;
 	ItemPointerSetInvalid(&e->etid);
 	ItemPointerSetInvalid(&e->ntid);
+	e->ntids = 1;
 
-	for (int lc = Min(level, bs->entry_level); lc >= 0 && nep > 0; lc--)
+	vec_mem_get_entry(bs, &entry, &entry_level);
+	if (entry >= 0)
+	{
+		vec_mem_cand(bs, entry,
+					 vec_distance(bs->g.metric, vec, vec_mem_vec(bs, &bs->elems[entry]), bs->dim),
+					 &ep[0]);
+		nep = 1;
+		if (entry_level > level)
+			vec_greedy_descend(&bs->g, vec, &ep[0], entry_level, level);
+	}
+
+	for (int lc = Min(level, entry_level); lc >= 0 && nep > 0; lc--)
 	{
 		VecIdSet	visited;
 		int			n,
@@ -294,22 +509,33 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 			for (int i = 0; i < n && res[i].dist <= 0; i++)
 			{
 				VecMemElement *d = &bs->elems[res[i].id];
+				bool		shared = false;
 
-				if (d->ntids < VECHNSW_HEAPTIDS &&
-					memcmp(d->vec, vec, sizeof(float) * bs->dim) == 0)
+				vec_mem_lock(bs, d, LW_EXCLUSIVE);
+				if (d->ntids > 0 && d->ntids < VECHNSW_HEAPTIDS &&
+					memcmp(vec_mem_vec(bs, d), vec, sizeof(float) * bs->dim) == 0)
 				{
 					d->heaptids[d->ntids++] = *heaptid;
-					return;		/* the arena space is wasted; rare */
+					shared = true;
+				}
+				vec_mem_unlock(bs, d);
+				if (shared)
+				{
+					/* the arena space (and a parallel build's id) is wasted; rare */
+					e->ntids = 0;
+					return true;
 				}
 			}
 		}
 
 		nsel = vec_select_neighbors(&bs->g, res, n, VEC_LEVEL_CAP(lc, m), sel, scratch);
+		vec_mem_lock(bs, e, LW_EXCLUSIVE);
 		for (int i = 0; i < nsel; i++)
 		{
-			e->nbr[VEC_LEVEL_START(lc, m) + i] = (int32) sel[i].id;
-			e->ndist[VEC_LEVEL_START(lc, m) + i] = sel[i].dist;
+			nbr[VEC_LEVEL_START(lc, m) + i] = (int32) sel[i].id;
+			ndist[VEC_LEVEL_START(lc, m) + i] = sel[i].dist;
 		}
+		vec_mem_unlock(bs, e);
 		for (int i = 0; i < nsel; i++)
 			vec_mem_link(bs, (int) sel[i].id, id, sel[i].dist, lc, cands, sel2, scratch);
 
@@ -317,13 +543,10 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 		nep = n;
 	}
 
-	bs->nelems++;
-
-	if (bs->entry < 0 || level > bs->entry_level)
-	{
-		bs->entry = id;
-		bs->entry_level = level;
-	}
+	if (bs->shared == NULL)
+		bs->nelems++;
+	vec_mem_offer_entry(bs, id, level);
+	return true;
 }
 
 /* ---------------------------------------------------------------- write */
@@ -377,12 +600,21 @@ vec_build_flush(VecBuildState *bs)
 		float	   *scratch;
 		VecMetaPageData meta;
 
+		double		count = 0;
+
 		centroid = palloc0(sizeof(float) * bs->dim);
 		for (int i = 0; i < bs->nelems; i++)
+		{
+			const float *v = vec_mem_vec(bs, &bs->elems[i]);
+
+			if (bs->elems[i].ntids == 0)
+				continue;
 			for (int d = 0; d < bs->dim; d++)
-				sum[d] += bs->elems[i].vec[d];
-		for (int d = 0; d < bs->dim && bs->nelems > 0; d++)
-			centroid[d] = (float) (sum[d] / bs->nelems);
+				sum[d] += v[d];
+			count++;
+		}
+		for (int d = 0; d < bs->dim && count > 0; d++)
+			centroid[d] = (float) (sum[d] / count);
 
 		vec_read_meta(index, &meta);
 		vec_rq_init(&rq, bs->dim, meta.rabitq_seed, centroid);
@@ -392,7 +624,9 @@ vec_build_flush(VecBuildState *bs)
 		{
 			char	   *slot = codes + (Size) i * cb;
 
-			vec_rq_encode(&rq, bs->elems[i].vec, (uint64 *) (slot + sizeof(VecRqFactors)),
+			if (bs->elems[i].ntids == 0)
+				continue;
+			vec_rq_encode(&rq, vec_mem_vec(bs, &bs->elems[i]), (uint64 *) (slot + sizeof(VecRqFactors)),
 						  (VecRqFactors *) slot, scratch);
 			if ((i & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();
@@ -406,6 +640,9 @@ vec_build_flush(VecBuildState *bs)
 		Size		nsz = VEC_NEIGHBOR_TUPLE_SIZE(e->level, m, cb);
 		Size		eneed = MAXALIGN(esz) + sizeof(ItemIdData);
 		Size		nneed = MAXALIGN(nsz) + sizeof(ItemIdData);
+
+		if (e->ntids == 0)
+			continue;			/* unused slot */
 
 		/* keep the pair on one page when it fits on an empty one */
 		if ((eneed + nneed <= VEC_PAGE_USABLE && eneed + nneed > freespace) ||
@@ -435,8 +672,14 @@ vec_build_flush(VecBuildState *bs)
 	{
 		VecMemElement *e = &bs->elems[i];
 		Size		nsz = VEC_NEIGHBOR_TUPLE_SIZE(e->level, m, cb);
-		VecNeighborTuple ntup = palloc0(nsz);
+		VecNeighborTuple ntup;
 		ItemPointerData *where[2] = {&e->etid, &e->ntid};
+		const int32 *nbr = vec_mem_nbr(bs, e);
+		const float *ndist = vec_mem_ndist(bs, e);
+
+		if (e->ntids == 0)
+			continue;
+		ntup = palloc0(nsz);
 
 		etup->type = VEC_TUPLE_ELEMENT;
 		etup->state = VEC_ELEM_LIVE;
@@ -447,7 +690,7 @@ vec_build_flush(VecBuildState *bs)
 		memcpy(etup->heaptids, e->heaptids, sizeof(ItemPointerData) * e->ntids);
 		etup->neighbortid = e->ntid;
 		etup->codebytes = cb;
-		vec_store_vector(bs->info->storage, e->vec, etup->data, bs->dim);
+		vec_store_vector(bs->info->storage, vec_mem_vec(bs, e), etup->data, bs->dim);
 		if (cb > 0)
 			memcpy(VecElementCode(etup, bs->info->storage), codes + (Size) i * cb, cb);
 
@@ -458,15 +701,15 @@ vec_build_flush(VecBuildState *bs)
 		ntup->codesize = cb;
 		for (int s = 0; s < 2 * m && cb > 0; s++)
 		{
-			if (e->nbr[s] >= 0)
-				memcpy(VecNeighborCode(ntup, s), codes + (Size) e->nbr[s] * cb, cb);
+			if (nbr[s] >= 0)
+				memcpy(VecNeighborCode(ntup, s), codes + (Size) nbr[s] * cb, cb);
 		}
 		for (int s = 0; s < VEC_NEIGHBOR_SLOTS(e->level, m); s++)
 		{
-			if (e->nbr[s] >= 0)
+			if (nbr[s] >= 0)
 			{
-				ntup->entries[s].tid = bs->elems[e->nbr[s]].etid;
-				ntup->entries[s].distance = e->ndist[s];
+				ntup->entries[s].tid = bs->elems[nbr[s]].etid;
+				ntup->entries[s].distance = ndist[s];
 			}
 			else
 				ItemPointerSetInvalid(&ntup->entries[s].tid);
@@ -567,6 +810,18 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
 
 	vec = vec_datum_to_vector(values[0], bs->info->metric, &dim);
+	if (bs->dim == 0 && bs->shared)
+	{
+		/* the first vector of all participants fixes the dimensions */
+		LWLockAcquire(&bs->shared->entrylock, LW_EXCLUSIVE);
+		if (bs->shared->dim == 0)
+			bs->shared->dim = dim;
+		bs->dim = bs->shared->dim;
+		LWLockRelease(&bs->shared->entrylock);
+		bs->g.dim = bs->dim;
+		bs->code_bytes = vec_code_bytes(bs->info->bits, bs->dim, bs->info->m);
+		bs->max_level = vec_max_level(bs->info->m, bs->code_bytes);
+	}
 	if (bs->dim == 0)
 	{
 		bs->dim = bs->g.dim = dim;
@@ -587,7 +842,7 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		vec_check_storage(bs->info->storage, vec, dim);
 
 		/* room for one more element, and for doubling the element array */
-		if (!bs->ondisk)
+		if (!bs->ondisk && bs->shared == NULL)
 		{
 			Size		esize = MAXALIGN(sizeof(float) * dim) +
 				2 * MAXALIGN(8 * bs->info->m * sizeof(float));
@@ -605,49 +860,255 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		if (bs->ondisk)
 			vec_insert_on_disk(index, bs->info, vec, dim, tid, &bs->prng);
+		else if (bs->shared && pg_atomic_read_u32(&bs->shared->overflow) != 0)
+			;					/* the build will be redone serially */
 		else
-			vec_mem_insert(bs, vec, tid);
+			(void) vec_mem_insert(bs, vec, tid);
 		bs->indtuples++;
 	}
 	bs->reltuples++;
-	if (((int64) bs->reltuples & 255) == 0)
+	if (((int64) bs->reltuples & 255) == 0 && !IsParallelWorker())
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->reltuples);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(bs->tmpcxt);
 }
 
+/* ---------------------------------------------------------------- parallel */
+
+/* fill the parts of a VecBuildState every participant needs */
+static void
+vec_build_state_init(VecBuildState *bs, Relation heap, Relation index, uint64 seed)
+{
+	MemSet(bs, 0, sizeof(*bs));
+	bs->heap = heap;
+	bs->index = index;
+	bs->info = vec_index_info(index);
+	bs->g.ops = &vec_mem_ops;
+	bs->g.metric = bs->info->metric;
+	bs->g.storage = VEC_STORAGE_F32;	/* the in-memory graph keeps floats */
+	bs->g.m = bs->info->m;
+	bs->g.dim = 0;
+	bs->entry = -1;
+	bs->entry_level = -1;
+	pg_prng_seed(&bs->prng, seed);
+	bs->memlimit = (Size) maintenance_work_mem * 1024;
+	bs->graphcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build graph",
+										 ALLOCSET_DEFAULT_SIZES);
+	bs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build tuple",
+									   ALLOCSET_DEFAULT_SIZES);
+	bs->arenablock = Min(VEC_ARENA_BLOCK, bs->memlimit / 8);
+}
+
+/* attach bs to the shared graph */
+static void
+vec_build_attach(VecBuildState *bs, VecBuildShared *sh, char *graph)
+{
+	bs->shared = sh;
+	bs->base = graph;
+	bs->elems = (VecMemElement *) graph;
+	LWLockRegisterTranche(sh->tranche, "vechnsw_build");
+}
+
+/* scan this participant's share of the heap into the shared graph */
+static void
+vec_build_participate(VecBuildState *bs, IndexInfo *indexInfo, bool progress)
+{
+	VecBuildShared *sh = bs->shared;
+	TableScanDesc scan;
+	double		reltuples;
+
+	scan = table_beginscan_parallel(bs->heap, VecBuildSharedScan(sh));
+	reltuples = table_index_build_scan(bs->heap, bs->index, indexInfo, true, progress,
+									   vec_build_callback, bs, scan);
+	SpinLockAcquire(&sh->mutex);
+	sh->reltuples += reltuples;
+	sh->indtuples += bs->indtuples;
+	SpinLockRelease(&sh->mutex);
+}
+
+/*
+ * Set up the shared graph and launch nworkers workers.  Returns false (and
+ * leaves no parallel state behind) if no worker could be started.
+ *
+ * The shared graph takes what maintenance_work_mem allows, less when the
+ * heap is small: twice the heap (and TOAST) size for the vectors, plus the
+ * element array sized from the table's row estimate.  If the participants
+ * still fill it, they stop adding to it and the leader builds serially.
+ */
+static bool
+vec_build_begin_parallel(VecBuildState *bs, bool isconcurrent, int nworkers)
+{
+	Relation	heap = bs->heap;
+	ParallelContext *pcxt;
+	VecBuildShared *sh;
+	Size		shsize,
+				graphsize,
+				heapbytes;
+	BlockNumber pages;
+	double		tuples,
+				allvisfrac;
+	uint32		capelems;
+	char	   *graph;
+
+	/* how many rows, and how many bytes of vectors, to expect */
+	estimate_rel_size(heap, NULL, &pages, &tuples, &allvisfrac);
+	heapbytes = (Size) RelationGetNumberOfBlocks(heap) * BLCKSZ;
+	if (OidIsValid(heap->rd_rel->reltoastrelid))
+	{
+		Relation	toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+
+		heapbytes += (Size) RelationGetNumberOfBlocks(toast) * BLCKSZ;
+		table_close(toast, AccessShareLock);
+	}
+	capelems = (uint32) Min(tuples * 1.2 + 1024, (double) (bs->memlimit / 4) / sizeof(VecMemElement));
+	capelems = Min(capelems, (uint32) INT_MAX / 2);
+	graphsize = MAXALIGN(sizeof(VecMemElement) * capelems) +
+		2 * heapbytes + (Size) capelems * 2 * bs->info->m * 8 * 2 + 16 * 1024 * 1024;
+	graphsize = Min(graphsize, bs->memlimit);
+	if (graphsize < MAXALIGN(sizeof(VecMemElement) * capelems) + 1024 * 1024)
+		return false;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vecidx", "vechnsw_parallel_build_main", nworkers);
+
+	bs->snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+	shsize = BUFFERALIGN(sizeof(VecBuildShared)) + table_parallelscan_estimate(heap, bs->snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, shsize);
+	shm_toc_estimate_chunk(&pcxt->estimator, graphsize);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	if (debug_query_string)
+	{
+		shm_toc_estimate_chunk(&pcxt->estimator, strlen(debug_query_string) + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* no DSM: serial build */
+		if (IsMVCCSnapshot(bs->snapshot))
+			UnregisterSnapshot(bs->snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	sh = (VecBuildShared *) shm_toc_allocate(pcxt->toc, shsize);
+	sh->heaprelid = RelationGetRelid(heap);
+	sh->indexrelid = RelationGetRelid(bs->index);
+	sh->isconcurrent = isconcurrent;
+	sh->tranche = LWLockNewTrancheId();
+	SpinLockInit(&sh->mutex);
+	sh->reltuples = 0;
+	sh->indtuples = 0;
+	LWLockInitialize(&sh->entrylock, sh->tranche);
+	sh->entry = -1;
+	sh->entry_level = -1;
+	sh->dim = 0;
+	pg_atomic_init_u32(&sh->nelems, 0);
+	sh->capelems = capelems;
+	pg_atomic_init_u64(&sh->arenaused, 0);
+	sh->graphsize = graphsize;
+	pg_atomic_init_u32(&sh->overflow, 0);
+	table_parallelscan_initialize(heap, VecBuildSharedScan(sh), bs->snapshot);
+	shm_toc_insert(pcxt->toc, VEC_KEY_SHARED, sh);
+
+	graph = shm_toc_allocate(pcxt->toc, graphsize);
+	shm_toc_insert(pcxt->toc, VEC_KEY_GRAPH, graph);
+
+	if (debug_query_string)
+	{
+		char	   *q = shm_toc_allocate(pcxt->toc, strlen(debug_query_string) + 1);
+
+		memcpy(q, debug_query_string, strlen(debug_query_string) + 1);
+		shm_toc_insert(pcxt->toc, VEC_KEY_QUERY_TEXT, q);
+	}
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		WaitForParallelWorkersToFinish(pcxt);
+		if (IsMVCCSnapshot(bs->snapshot))
+			UnregisterSnapshot(bs->snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+	bs->pcxt = pcxt;
+	vec_build_attach(bs, sh, graph);
+	WaitForParallelWorkersToAttach(pcxt);
+	ereport(DEBUG1,
+			(errmsg_internal("vechnsw: building index \"%s\" with %d parallel workers",
+							 RelationGetRelationName(bs->index), pcxt->nworkers_launched)));
+	return true;
+}
+
+static void
+vec_build_end_parallel(VecBuildState *bs)
+{
+	WaitForParallelWorkersToFinish(bs->pcxt);
+	if (IsMVCCSnapshot(bs->snapshot))
+		UnregisterSnapshot(bs->snapshot);
+	DestroyParallelContext(bs->pcxt);
+	ExitParallelMode();
+	bs->pcxt = NULL;
+	bs->shared = NULL;
+	bs->base = NULL;
+	bs->elems = NULL;
+}
+
+/* entry point of a parallel build worker (CreateParallelContext) */
+PGDLLEXPORT void vechnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+
+void
+vechnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	VecBuildShared *sh;
+	char	   *graph;
+	LOCKMODE	heaplock,
+				indexlock;
+	Relation	heap,
+				index;
+	IndexInfo  *indexInfo;
+	VecBuildState bs;
+
+	debug_query_string = shm_toc_lookup(toc, VEC_KEY_QUERY_TEXT, true);
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	sh = shm_toc_lookup(toc, VEC_KEY_SHARED, false);
+	graph = shm_toc_lookup(toc, VEC_KEY_GRAPH, false);
+
+	/* the lock modes index.c already holds for the leader */
+	heaplock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	indexlock = sh->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	heap = table_open(sh->heaprelid, heaplock);
+	index = index_open(sh->indexrelid, indexlock);
+	indexInfo = BuildIndexInfo(index);
+	indexInfo->ii_Concurrent = sh->isconcurrent;
+
+	/* each participant draws levels from its own seeded stream */
+	vec_build_state_init(&bs, heap, index, VEC_BUILD_SEED + ParallelWorkerNumber + 1);
+	vec_build_attach(&bs, sh, graph);
+	vec_build_participate(&bs, indexInfo, false);
+
+	index_close(index, indexlock);
+	table_close(heap, heaplock);
+}
+
+/* ---------------------------------------------------------------- build */
+
 IndexBuildResult *
 vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	VecBuildState bs;
 	IndexBuildResult *result;
-	double		reltuples;
+	double		reltuples = 0;
 	Buffer		buf;
+	int			nworkers = 0;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
-	MemSet(&bs, 0, sizeof(bs));
-	bs.heap = heap;
-	bs.index = index;
-	bs.info = vec_index_info(index);
-	bs.g.ops = &vec_mem_ops;
-	bs.g.metric = bs.info->metric;
-	bs.g.storage = VEC_STORAGE_F32;	/* the in-memory graph keeps floats */
-	bs.g.m = bs.info->m;
-	bs.g.dim = 0;
-	bs.entry = -1;
-	pg_prng_seed(&bs.prng, VEC_BUILD_SEED);
-	bs.entry_level = -1;
-	bs.memlimit = (Size) maintenance_work_mem * 1024;
-	bs.graphcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build graph",
-										ALLOCSET_DEFAULT_SIZES);
-	bs.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build tuple",
-									  ALLOCSET_DEFAULT_SIZES);
-	bs.arenablock = Min(VEC_ARENA_BLOCK, bs.memlimit / 8);
-	bs.capelems = 256;
-	bs.elems = MemoryContextAllocHuge(bs.graphcxt, sizeof(VecMemElement) * bs.capelems);
+	vec_build_state_init(&bs, heap, index, VEC_BUILD_SEED);
 
 	/* the meta page; logged with the rest by vec_build_flush */
 	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
@@ -658,12 +1119,57 @@ vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	UnlockReleaseBuffer(buf);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, VEC_PHASE_LOAD);
+
+	/*
+	 * Parallel build: as many workers as the planner would give a btree
+	 * build of this table (max_parallel_maintenance_workers, table size,
+	 * maintenance_work_mem), all inserting into one graph in shared memory.
+	 */
+	if (IsNormalProcessingMode() && !IsParallelWorker())
+		nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (nworkers > 0 && vec_build_begin_parallel(&bs, indexInfo->ii_Concurrent, nworkers))
+	{
+		VecBuildShared *sh = bs.shared;
+
+		vec_build_participate(&bs, indexInfo, true);
+		WaitForParallelWorkersToFinish(bs.pcxt);
+
+		if (pg_atomic_read_u32(&sh->overflow) == 0)
+		{
+			reltuples = sh->reltuples;
+			bs.indtuples = sh->indtuples;
+			bs.nelems = (int) pg_atomic_read_u32(&sh->nelems);
+			bs.entry = sh->entry;
+			bs.entry_level = sh->entry_level;
+			bs.dim = bs.g.dim = sh->dim;
+			bs.code_bytes = vec_code_bytes(bs.info->bits, bs.dim, bs.info->m);
+			vec_build_flush(&bs);
+			vec_build_end_parallel(&bs);
+			goto done;
+		}
+
+		/* the estimate was short: build again, serially */
+		ereport(DEBUG1,
+				(errmsg_internal("vechnsw: parallel build of index \"%s\" ran out of shared memory, building serially",
+								 RelationGetRelationName(index))));
+		ereport(DEBUG2,
+				(errmsg_internal("vechnsw: %u of %u elements, %zu of %zu bytes",
+								 pg_atomic_read_u32(&sh->nelems), sh->capelems,
+								 (Size) pg_atomic_read_u64(&sh->arenaused), sh->graphsize)));
+		vec_build_end_parallel(&bs);
+		MemoryContextDelete(bs.graphcxt);
+		MemoryContextDelete(bs.tmpcxt);
+		vec_build_state_init(&bs, heap, index, VEC_BUILD_SEED);
+	}
+
+	bs.capelems = 256;
+	bs.elems = MemoryContextAllocHuge(bs.graphcxt, sizeof(VecMemElement) * bs.capelems);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   vec_build_callback, &bs, NULL);
-
 	if (!bs.ondisk)
 		vec_build_flush(&bs);
 
+done:
 	MemoryContextDelete(bs.graphcxt);
 	MemoryContextDelete(bs.tmpcxt);
 
