@@ -187,4 +187,19 @@ SELECT a.id, (SELECT b.id FROM st_small b ORDER BY b.v <-> a.v LIMIT 1) AS neare
 FROM st_small a ORDER BY a.id;
 RESET enable_seqscan;
 
-DROP TABLE st_items, st_queries, st_centres, st_small, st_big;
+-- 9. Extreme magnitudes do not break the bound the executor relies on: a
+--    query whose squared norm underflows float (inner product), and a row
+--    whose squared norm does (cosine; the operator itself redoes such sums
+--    in double).
+CREATE TABLE st_tiny (id int, v real[]);
+INSERT INTO st_tiny VALUES (1, '{1.00044,1.00044}'), (2, '{1e-22,1e-22}'), (3, '{-1,0.5}'),
+	(4, '{0.25,2}'), (5, '{3,-3}');
+CREATE INDEX st_tiny_ip ON st_tiny USING vechnsw (v real_ip_ops) WITH (storage = f16);
+CREATE INDEX st_tiny_cos ON st_tiny USING vechnsw (v real_cosine_ops) WITH (storage = f16);
+SELECT round(('{1,0}'::real[] <=> '{1e-22,1e-22}'::real[])::numeric, 6) AS cos_tiny_row;
+SET enable_seqscan = off;
+SELECT id FROM st_tiny ORDER BY v <#> '{1e-24,1e-24}' LIMIT 5;
+SELECT id, round((v <=> '{1,0}')::numeric, 6) AS d FROM st_tiny ORDER BY v <=> '{1,0}' LIMIT 5;
+RESET enable_seqscan;
+
+DROP TABLE st_items, st_queries, st_centres, st_small, st_big, st_tiny;

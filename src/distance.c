@@ -639,6 +639,8 @@ vec_distance(VecMetric metric, const float *a, const float *b, int n)
  * product).  VEC_FLOAT_SLACK covers float rounding in both this kernel and
  * the SQL operator the executor runs (at most a few 1e-6 relative).
  */
+static double vec_dot_double(const float *a, const float *b, int n);
+
 #define VEC_F16_REL		(1.001f / 2048.0f)
 #define VEC_F16_ABS		(1.0f / 33554432.0f)
 #define VEC_FLOAT_SLACK	1e-4f
@@ -648,6 +650,7 @@ vec_elem_distance(VecMetric metric, int storage, const float *q, const void *x, 
 {
 	float		xx,
 				qq,
+				qn,
 				d,
 				delta;
 
@@ -668,7 +671,9 @@ vec_elem_distance(VecMetric metric, int storage, const float *q, const void *x, 
 		case VEC_METRIC_IP:
 			d = -vec_dot_f16_impl(q, (const uint16 *) x, n, &xx, &qq);
 			delta = VEC_F16_REL * sqrtf(xx) + sqrtf((float) n) * VEC_F16_ABS;
-			return d - sqrtf(qq) * (delta + VEC_FLOAT_SLACK * sqrtf(xx));
+			/* |q|^2 underflows in float for tiny queries: |q| from double */
+			qn = qq < 1e-30f ? (float) sqrt(vec_dot_double(q, q, n)) : sqrtf(qq);
+			return d - qn * (delta + VEC_FLOAT_SLACK * sqrtf(xx));
 	}
 	return 0;					/* keep compiler quiet */
 }
@@ -773,8 +778,11 @@ vecidx_cosine_distance(PG_FUNCTION_ARGS)
 	dot = vec_dot(a, b, n);
 	na = vec_dot(a, a, n);
 	nb = vec_dot(b, b, n);
-	/* float sums out of range (huge or tiny values): redo them in double */
-	if (isinf(dot) || isinf(na) || isinf(nb) || na == 0 || nb == 0)
+	/*
+	 * Float sums out of range (huge or tiny values, whose squares overflow or
+	 * underflow): redo them in double.
+	 */
+	if (isinf(dot) || isinf(na) || isinf(nb) || na < 1e-30 || nb < 1e-30)
 	{
 		dot = vec_dot_double(a, b, n);
 		na = vec_dot_double(a, a, n);

@@ -331,6 +331,12 @@ vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *c
 	vec_mem_lock(bs, e, LW_EXCLUSIVE);
 	for (int i = 0; i < cap; i++)
 	{
+		if (nbr[start + i] == to)
+		{
+			/* already there (a parallel participant linked it first) */
+			vec_mem_unlock(bs, e);
+			return;
+		}
 		if (nbr[start + i] < 0)
 		{
 			nbr[start + i] = to;
@@ -365,9 +371,14 @@ vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *c
 	vec_mem_unlock(bs, e);
 }
 
-/* the graph's entry point and its level (-1, -1 when empty) */
+/*
+ * The graph's entry point and its level.  If the graph is empty, element id
+ * (already filled in) becomes the entry point and *entry is -1.  A parallel
+ * build does both under the entry lock, so two participants cannot both
+ * find the graph empty and leave one of their elements without edges.
+ */
 static void
-vec_mem_get_entry(VecBuildState *bs, int *entry, int *entry_level)
+vec_mem_get_entry(VecBuildState *bs, int id, int level, int *entry, int *entry_level)
 {
 	VecBuildShared *sh = bs->shared;
 
@@ -375,11 +386,27 @@ vec_mem_get_entry(VecBuildState *bs, int *entry, int *entry_level)
 	{
 		*entry = bs->entry;
 		*entry_level = bs->entry_level;
+		if (bs->entry < 0)
+		{
+			bs->entry = id;
+			bs->entry_level = level;
+		}
 		return;
 	}
 	LWLockAcquire(&sh->entrylock, LW_SHARED);
 	*entry = sh->entry;
 	*entry_level = sh->entry_level;
+	LWLockRelease(&sh->entrylock);
+	if (*entry >= 0)
+		return;
+	LWLockAcquire(&sh->entrylock, LW_EXCLUSIVE);
+	*entry = sh->entry;
+	*entry_level = sh->entry_level;
+	if (sh->entry < 0)
+	{
+		sh->entry = id;
+		sh->entry_level = level;
+	}
 	LWLockRelease(&sh->entrylock);
 }
 
@@ -425,7 +452,6 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 				entry_level;
 	VecMemElement *e;
 	int32	   *nbr;
-	float	   *ndist;
 	Size		voff,
 				aoff;
 	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
@@ -472,7 +498,6 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 		LWLockInitialize(&e->lock, bs->shared->tranche);
 	memcpy(vec_mem_vec(bs, e), vec, sizeof(float) * bs->dim);
 	nbr = vec_mem_nbr(bs, e);
-	ndist = vec_mem_ndist(bs, e);
 	for (int i = 0; i < slots; i++)
 		nbr[i] = -1;
 	e->heaptids[0] = *heaptid;
@@ -480,7 +505,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	ItemPointerSetInvalid(&e->ntid);
 	e->ntids = 1;
 
-	vec_mem_get_entry(bs, &entry, &entry_level);
+	vec_mem_get_entry(bs, id, level, &entry, &entry_level);
 	if (entry >= 0)
 	{
 		vec_mem_cand(bs, entry,
@@ -529,13 +554,15 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 		}
 
 		nsel = vec_select_neighbors(&bs->g, res, n, VEC_LEVEL_CAP(lc, m), sel, scratch);
-		vec_mem_lock(bs, e, LW_EXCLUSIVE);
+
+		/*
+		 * The element's own list, added like back-links: in a parallel build
+		 * others may already have linked into it (they can reach it through
+		 * a level above), and those edges must not be overwritten.  Serially
+		 * the list is empty and this fills slots 0..nsel-1 in order.
+		 */
 		for (int i = 0; i < nsel; i++)
-		{
-			nbr[VEC_LEVEL_START(lc, m) + i] = (int32) sel[i].id;
-			ndist[VEC_LEVEL_START(lc, m) + i] = sel[i].dist;
-		}
-		vec_mem_unlock(bs, e);
+			vec_mem_link(bs, id, (int) sel[i].id, sel[i].dist, lc, cands, sel2, scratch);
 		for (int i = 0; i < nsel; i++)
 			vec_mem_link(bs, (int) sel[i].id, id, sel[i].dist, lc, cands, sel2, scratch);
 
@@ -961,6 +988,16 @@ vec_build_begin_parallel(VecBuildState *bs, bool isconcurrent, int nworkers)
 		heapbytes += (Size) RelationGetNumberOfBlocks(toast) * BLCKSZ;
 		table_close(toast, AccessShareLock);
 	}
+	/*
+	 * A graph that cannot fit into maintenance_work_mem even by this rough
+	 * lower bound (the heap's bytes for the vectors, the level-0 slots and
+	 * the element array) would only overflow: build serially, which goes on
+	 * disk when memory runs out.
+	 */
+	if ((double) heapbytes + tuples * (sizeof(VecMemElement) + 2 * bs->info->m * 8) >
+		(double) bs->memlimit)
+		return false;
+
 	capelems = (uint32) Min(tuples * 1.2 + 1024, (double) (bs->memlimit / 4) / sizeof(VecMemElement));
 	capelems = Min(capelems, (uint32) INT_MAX / 2);
 	graphsize = MAXALIGN(sizeof(VecMemElement) * capelems) +
