@@ -456,7 +456,9 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 				aoff;
 	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
 	VecCand    *ep = palloc(sizeof(VecCand) * Max(ef, 1));
-	VecCand    *sel = palloc(sizeof(VecCand) * 2 * m);
+	VecCand    *sels[VECHNSW_MAX_LEVEL + 1];
+	int			nsels[VECHNSW_MAX_LEVEL + 1] = {0};
+	int			top;
 	VecCand    *sel2 = palloc(sizeof(VecCand) * 2 * m);
 	VecCand    *cands = palloc(sizeof(VecCand) * (2 * m + 1));
 	float	   *scratch = palloc(sizeof(float) * bs->dim * (2 * m + 1));
@@ -516,11 +518,19 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 			vec_greedy_descend(&bs->g, vec, &ep[0], entry_level, level);
 	}
 
-	for (int lc = Min(level, entry_level); lc >= 0 && nep > 0; lc--)
+	/*
+	 * Search every level first (top down), link afterwards (bottom up): a
+	 * parallel participant that reaches the element on a level therefore
+	 * finds its lists on all lower levels already filled, instead of
+	 * descending onto an element with no edges yet.  Serially this gives the
+	 * same graph as linking level by level (a level's search never sees the
+	 * new element, and pruning is per level).
+	 */
+	top = Min(level, entry_level);
+	for (int lc = top; lc >= 0 && nep > 0; lc--)
 	{
 		VecIdSet	visited;
-		int			n,
-					nsel;
+		int			n;
 
 		vec_idset_init(&visited, ef * m);
 		n = vec_search_layer(&bs->g, vec, ep, nep, ef, lc, res, &visited);
@@ -553,21 +563,26 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 			}
 		}
 
-		nsel = vec_select_neighbors(&bs->g, res, n, VEC_LEVEL_CAP(lc, m), sel, scratch);
+		sels[lc] = palloc(sizeof(VecCand) * VEC_LEVEL_CAP(lc, m));
+		nsels[lc] = vec_select_neighbors(&bs->g, res, n, VEC_LEVEL_CAP(lc, m), sels[lc], scratch);
+		memcpy(ep, res, sizeof(VecCand) * n);
+		nep = n;
+	}
+
+	for (int lc = 0; lc <= top; lc++)
+	{
+		VecCand    *sel = sels[lc];
 
 		/*
 		 * The element's own list, added like back-links: in a parallel build
-		 * others may already have linked into it (they can reach it through
-		 * a level above), and those edges must not be overwritten.  Serially
-		 * the list is empty and this fills slots 0..nsel-1 in order.
+		 * others may already have linked into it, and those edges must not
+		 * be overwritten.  Serially the list is empty and this fills slots
+		 * 0..nsel-1 in order.
 		 */
-		for (int i = 0; i < nsel; i++)
+		for (int i = 0; i < nsels[lc]; i++)
 			vec_mem_link(bs, id, (int) sel[i].id, sel[i].dist, lc, cands, sel2, scratch);
-		for (int i = 0; i < nsel; i++)
+		for (int i = 0; i < nsels[lc]; i++)
 			vec_mem_link(bs, (int) sel[i].id, id, sel[i].dist, lc, cands, sel2, scratch);
-
-		memcpy(ep, res, sizeof(VecCand) * n);
-		nep = n;
 	}
 
 	if (bs->shared == NULL)

@@ -122,6 +122,29 @@ $primary->safe_psql('postgres', 'REINDEX INDEX items_l2');
 $primary->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY items_cos');
 compare_servers('after REINDEX');
 
+# parallel builds (workers insert into one shared graph; the leader writes
+# and WAL-logs the pages), plain and CONCURRENTLY (MVCC snapshot)
+my $parallel_settings = qq{
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_maintenance_workers = 2;
+SET maintenance_work_mem = '128MB';
+SET client_min_messages = debug1;
+};
+my ($ret, $out, $err) = $primary->psql('postgres', $parallel_settings . 'REINDEX INDEX items_l2;');
+is($ret, 0, 'parallel REINDEX succeeds');
+like($err, qr/building index "items_l2" with [12] parallel workers/, 'REINDEX ran with parallel workers');
+($ret, $out, $err) =
+  $primary->psql('postgres', $parallel_settings . 'REINDEX INDEX CONCURRENTLY items_cos;');
+is($ret, 0, 'parallel REINDEX CONCURRENTLY succeeds');
+like($err, qr/with [12] parallel workers/, 'REINDEX CONCURRENTLY ran with parallel workers');
+compare_servers('after parallel REINDEX');
+is( $primary->safe_psql(
+		'postgres',
+		"SET enable_seqscan = off; SET vechnsw.ef_search = 200; SELECT count(*) FROM items i WHERE (SELECT v <-> i.v FROM items ORDER BY v <-> i.v LIMIT 1) > 0"
+	),
+	'0',
+	'after the parallel build every row finds its own vector (distance 0) through the index');
+
 $primary->safe_psql(
 	'postgres', qq{
 TRUNCATE items;
