@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+
 #include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -30,6 +32,7 @@
 #include "port/atomics.h"
 #include "storage/bufmgr.h"
 #include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
@@ -74,6 +77,7 @@ typedef struct VecBuildShared
 	double		indtuples;		/* vectors indexed */
 
 	LWLock		entrylock;		/* guards entry, entry_level, dim */
+	LWLock		toplock;		/* held by an insert above the entry level */
 	int32		entry;			/* -1 while empty */
 	int32		entry_level;
 	int32		dim;			/* 0 until the first vector */
@@ -326,7 +330,7 @@ vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *c
 	int			cap = VEC_LEVEL_CAP(lc, m);
 	int			nc = 0;
 	int			nsel;
-	float		maxdist = -1;
+	float		maxdist = -FLT_MAX;
 
 	vec_mem_lock(bs, e, LW_EXCLUSIVE);
 	for (int i = 0; i < cap; i++)
@@ -459,6 +463,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	VecCand    *sels[VECHNSW_MAX_LEVEL + 1];
 	int			nsels[VECHNSW_MAX_LEVEL + 1] = {0};
 	int			top;
+	bool		toplocked = false;
 	VecCand    *sel2 = palloc(sizeof(VecCand) * 2 * m);
 	VecCand    *cands = palloc(sizeof(VecCand) * (2 * m + 1));
 	float	   *scratch = palloc(sizeof(float) * bs->dim * (2 * m + 1));
@@ -508,6 +513,20 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	e->ntids = 1;
 
 	vec_mem_get_entry(bs, id, level, &entry, &entry_level);
+
+	/*
+	 * An element above the entry point will become the entry point: in a
+	 * parallel build such inserts run one at a time (the top lock), or two
+	 * of them could each link only the other's lower levels and split the
+	 * upper ones.  Rare: about one insert in m per level.
+	 */
+	if (bs->shared && entry >= 0 && level > entry_level)
+	{
+		LWLockAcquire(&bs->shared->toplock, LW_EXCLUSIVE);
+		toplocked = true;
+		vec_mem_get_entry(bs, id, level, &entry, &entry_level);
+	}
+
 	if (entry >= 0)
 	{
 		vec_mem_cand(bs, entry,
@@ -574,10 +593,10 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 		VecCand    *sel = sels[lc];
 
 		/*
-		 * The element's own list, added like back-links: in a parallel build
-		 * others may already have linked into it, and those edges must not
-		 * be overwritten.  Serially the list is empty and this fills slots
-		 * 0..nsel-1 in order.
+		 * The element's own list.  It is still empty here (nothing reaches
+		 * the element on this level before its back-links below), so this
+		 * fills slots 0..nsel-1 in order; going through the linking routine
+		 * keeps it correct even if that ever changes.
 		 */
 		for (int i = 0; i < nsels[lc]; i++)
 			vec_mem_link(bs, id, (int) sel[i].id, sel[i].dist, lc, cands, sel2, scratch);
@@ -588,6 +607,8 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	if (bs->shared == NULL)
 		bs->nelems++;
 	vec_mem_offer_entry(bs, id, level);
+	if (toplocked)
+		LWLockRelease(&bs->shared->toplock);
 	return true;
 }
 
@@ -942,6 +963,25 @@ vec_build_state_init(VecBuildState *bs, Relation heap, Relation index, uint64 se
 	bs->arenablock = Min(VEC_ARENA_BLOCK, bs->memlimit / 8);
 }
 
+/*
+ * The LWLock tranche of parallel builds: one id per cluster, kept in a few
+ * bytes of shared memory (allocating a new id for every build would exhaust
+ * the 16-bit tranche numbers of a long-running server).
+ */
+static int
+vec_build_tranche(void)
+{
+	int		   *id;
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	id = ShmemInitStruct("vechnsw build LWLock tranche", sizeof(int), &found);
+	if (!found)
+		*id = LWLockNewTrancheId();
+	LWLockRelease(AddinShmemInitLock);
+	return *id;
+}
+
 /* attach bs to the shared graph */
 static void
 vec_build_attach(VecBuildState *bs, VecBuildShared *sh, char *graph)
@@ -1049,11 +1089,12 @@ vec_build_begin_parallel(VecBuildState *bs, bool isconcurrent, int nworkers)
 	sh->heaprelid = RelationGetRelid(heap);
 	sh->indexrelid = RelationGetRelid(bs->index);
 	sh->isconcurrent = isconcurrent;
-	sh->tranche = LWLockNewTrancheId();
+	sh->tranche = vec_build_tranche();
 	SpinLockInit(&sh->mutex);
 	sh->reltuples = 0;
 	sh->indtuples = 0;
 	LWLockInitialize(&sh->entrylock, sh->tranche);
+	LWLockInitialize(&sh->toplock, sh->tranche);
 	sh->entry = -1;
 	sh->entry_level = -1;
 	sh->dim = 0;
