@@ -264,15 +264,6 @@ vec_mem_cand(VecBuildState *bs, uint64 id, float dist, VecCand *out)
 	out->version = 0;
 }
 
-static bool
-vec_mem_visit(VecGraph *g, const VecNbr *n, const float *q, VecCand *out)
-{
-	VecBuildState *bs = (VecBuildState *) g;
-
-	vec_mem_cand(bs, n->id, vec_distance(g->metric, q, vec_mem_vec(bs, &bs->elems[n->id]), g->dim),
-				 out);
-	return true;
-}
 
 static const float *
 vec_mem_vector(VecGraph *g, uint64 id, float *buf)
@@ -284,8 +275,8 @@ vec_mem_vector(VecGraph *g, uint64 id, float *buf)
 
 /* prefetch the elements, then their vectors, then compute the distances */
 static void
-vec_mem_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
-					VecCand *out, bool *ok)
+vec_mem_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
+			  VecCand *out, bool *ok)
 {
 	VecBuildState *bs = (VecBuildState *) g;
 
@@ -301,14 +292,19 @@ vec_mem_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		__builtin_prefetch(v + 192);
 	}
 	for (int i = 0; i < count; i++)
-		ok[i] = vec_mem_visit(g, &nbrs[i], q, &out[i]);
+	{
+		uint64		id = nbrs[i].id;
+
+		vec_mem_cand(bs, id, vec_distance(g->metric, q, vec_mem_vec(bs, &bs->elems[id]), g->dim),
+					 &out[i]);
+		ok[i] = true;
+	}
 }
 
 static const VecGraphOps vec_mem_ops = {
 	vec_mem_neighbors,
 	vec_mem_visit,
-	vec_mem_vector,
-	vec_mem_visit_batch
+	vec_mem_vector
 };
 
 /* ---------------------------------------------------------------- insert */

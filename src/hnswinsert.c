@@ -390,8 +390,12 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	/* the vector as the element will hold it (f16 range errors come now) */
 	storage = meta.storage;
 	vbytes = VEC_VECTOR_BYTES(dim, storage);
-	stored = palloc(vbytes);
-	vec_store_vector(storage, vec, stored, dim);
+	stored = vec;
+	if (storage != VEC_STORAGE_F32)
+	{
+		stored = palloc(vbytes);
+		vec_store_vector(storage, vec, stored, dim);
+	}
 
 	/* RaBitQ code of the new vector */
 	if (cb > 0)

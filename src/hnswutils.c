@@ -447,7 +447,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 			poolcap = Max(poolcap * 2, npool + k);
 			pool = repalloc(pool, sizeof(VecCand) * poolcap);
 		}
-		g->ops->visit_batch(g, nbrs, k, q, &pool[npool], ok);
+		g->ops->visit(g, nbrs, k, q, &pool[npool], ok);
 
 		/* keep the ones that can enter the result list, packed at npool */
 		base = npool;
@@ -616,28 +616,6 @@ vec_cand_from_element(VecCand *out, VecElementTuple et, uint64 id)
 	memcpy(out->heaptids, et->heaptids, sizeof(ItemPointerData) * et->ntids);
 }
 
-static bool
-vec_dg_visit(VecGraph *g, const VecNbr *n, const float *q, VecCand *out)
-{
-	VecDiskGraph *dg = (VecDiskGraph *) g;
-	Page		page;
-	VecElementTuple et;
-	bool		ok = false;
-
-	page = vec_dg_lock(dg, (BlockNumber) (n->id >> 16));
-	et = vec_page_item(page, (OffsetNumber) (n->id & 0xFFFF));
-	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == n->version &&
-		et->state != VEC_ELEM_FREE && et->dim == g->dim)
-	{
-		out->dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
-		vec_counters.exact_distances++;
-		vec_cand_from_element(out, et, n->id);
-		ok = true;
-	}
-	LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
-	return ok;
-}
-
 static const float *
 vec_dg_vector(VecGraph *g, uint64 id, float *dst)
 {
@@ -669,8 +647,8 @@ vec_dg_vector(VecGraph *g, uint64 id, float *dst)
  * everything.
  */
 static void
-vec_dg_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
-				   VecCand *out, bool *ok)
+vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
+			 VecCand *out, bool *ok)
 {
 	VecDiskGraph *dg = (VecDiskGraph *) g;
 	Buffer	   *bufs = dg->batchbufs;
@@ -718,8 +696,7 @@ vec_dg_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		page = BufferGetPage(bufs[i]);
 		et = vec_page_item(page, (OffsetNumber) (nbrs[i].id & 0xFFFF));
 		ok[i] = false;
-		if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == nbrs[i].version &&
-			et->state != VEC_ELEM_FREE && et->dim == g->dim)
+		if (vec_element_usable(et, nbrs[i].version, g->dim))
 		{
 			out[i].dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 			vec_counters.exact_distances++;
@@ -746,8 +723,7 @@ vec_dg_visit_batch(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 static const VecGraphOps vec_disk_ops = {
 	vec_dg_neighbors,
 	vec_dg_visit,
-	vec_dg_vector,
-	vec_dg_visit_batch
+	vec_dg_vector
 };
 
 void
@@ -800,6 +776,7 @@ vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand 
 {
 	VecNbr		n;
 	ItemPointerData tid;
+	bool		ok;
 
 	if (meta->entry_level < 0 || !BlockNumberIsValid(meta->entry_blkno))
 		return false;
@@ -807,7 +784,8 @@ vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand 
 	n.id = vec_tid_to_id(&tid);
 	n.version = meta->entry_version;
 	n.distance = 0;
-	return vec_dg_visit(&dg->g, &n, q, out);
+	vec_dg_visit(&dg->g, &n, 1, q, out, &ok);
+	return ok;
 }
 
 /* ---------------------------------------------------------------- RaBitQ walk */
@@ -873,8 +851,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		/* the element: exact distance */
 		page = vec_dg_lock(dg, (BlockNumber) (cc.id >> 16));
 		et = vec_page_item(page, (OffsetNumber) (cc.id & 0xFFFF));
-		if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->version != cc.version ||
-			et->state == VEC_ELEM_FREE || et->dim != g->dim)
+		if (!vec_element_usable(et, cc.version, g->dim))
 		{
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			continue;

@@ -310,19 +310,17 @@ typedef struct VecGraphOps
 {
 	/* adjacency of c at level lc into out[]; returns count */
 	int			(*neighbors) (struct VecGraph *g, const VecCand *c, int lc, VecNbr *out);
-	/* fill *out (dist to q and identity) for neighbour n; false if stale */
-	bool		(*visit) (struct VecGraph *g, const VecNbr *n, const float *q, VecCand *out);
+	/*
+	 * Fill out[i] (distance to q and identity) for each of the count
+	 * neighbours; ok[i] is false for a stale one.  Visiting them as a batch
+	 * lets the graph overlap the memory latency of fetching them (buffer
+	 * pins and prefetches first, distances after).
+	 */
+	void		(*visit) (struct VecGraph *g, const VecNbr *n, int count, const float *q,
+						  VecCand *out, bool *ok);
 	/* the vector of element id: a pointer into the graph, or into buf after
 	 * copying it there; NULL if the element is gone */
 	const float *(*vector) (struct VecGraph *g, uint64 id, float *buf);
-
-	/*
-	 * visit() for n neighbours at once (ok[i] says whether out[i] was
-	 * filled): lets the graph overlap the memory latency of fetching them
-	 * (buffer pins and prefetches first, distances after).
-	 */
-	void		(*visit_batch) (struct VecGraph *g, const VecNbr *n, int count, const float *q,
-								VecCand *out, bool *ok);
 } VecGraphOps;
 
 typedef struct VecGraph
@@ -424,6 +422,14 @@ vec_page_item(Page page, OffsetNumber off)
 	return PageGetItem(page, iid);
 }
 
+/* et is the element tuple a search expects: live or deleted, right version */
+static inline bool
+vec_element_usable(const VecElementTupleData *et, uint16 version, int dim)
+{
+	return et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == version &&
+		et->state != VEC_ELEM_FREE && et->dim == dim;
+}
+
 static inline uint64
 vec_tid_to_id(ItemPointer tid)
 {
@@ -445,7 +451,7 @@ typedef struct VecDiskGraph
 	Buffer		buf;			/* last pinned buffer, kept to save pins */
 	BlockNumber blkno;
 	int			code_bytes;		/* code slot size, 0 = none */
-	Buffer	   *batchbufs;		/* visit_batch's pins, 2 * m */
+	Buffer	   *batchbufs;		/* visit's pins, 2 * m */
 } VecDiskGraph;
 
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);

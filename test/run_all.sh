@@ -289,6 +289,8 @@ if [ ${#TAP_TESTS[@]} -gt 0 ]; then
 	rm -rf "$TAP_DIR"
 	mkdir -p "$TAP_DIR/t"
 	cp "$TOP"/test/t/*.pl "$TAP_DIR/t/"
+	mkdir -p "$TAP_DIR/perl"
+	cp "$TOP"/test/perl/*.pm "$TAP_DIR/perl/"
 	[ "$(id -u)" = 0 ] && chown -R "$VECIDX_PGUSER_OS" "$TAP_DIR"
 	for f in "${TAP_TESTS[@]}"; do
 		name=${f%.pl}
@@ -299,7 +301,7 @@ if [ ${#TAP_TESTS[@]} -gt 0 ]; then
 		if run_child bash -c 'cd "$1" && . "$2" && shift 2 && vecidx_run_as_pg "$@"' _ "$TAP_DIR" "$TOP/test/lib/common.sh" \
 			env HOME="$TAP_DIR" PATH="$PGBIN:$PATH" \
 			TESTDIR="$TAP_DIR/$name" PG_REGRESS="$PG_REGRESS" PG_TEST_TIMEOUT_DEFAULT=180 \
-			prove -v -I "$PG_PERL" "t/$f" </dev/null >"$TAP_DIR/$name.prove.log" 2>&1; then
+			prove -v -I "$PG_PERL" -I "$TAP_DIR/perl" "t/$f" </dev/null >"$TAP_DIR/$name.prove.log" 2>&1; then
 			record_pass
 			grep -E '^(ok|not ok) ' "$TAP_DIR/$name.prove.log" | sed 's/^/    /'
 			echo "   $f ok ($((SECONDS - t0)) s)"

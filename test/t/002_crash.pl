@@ -11,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecidxTest;
 use IPC::Run;
 use Time::HiRes qw(usleep);
 
@@ -63,18 +64,7 @@ WHERE o.id NOT IN (SELECT i.id FROM items i ORDER BY i.v <=> o.v LIMIT 5);
 	is($bad, '0', "$what: all $rows rows found through the cosine index");
 
 	# index answers vs exact answers for 20 queries
-	my $recall = $node->safe_psql(
-		'postgres', qq{
-CREATE TEMP TABLE qs AS SELECT q, ARRAY(SELECT ((q * 31 + d * 17) % 101) / 101.0 FROM generate_series(1, $dim) d)::real[] AS qv
-FROM generate_series(1, 20) q;
-SET enable_indexscan = off;
-CREATE TEMP TABLE ex AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
-RESET enable_indexscan;
-SET enable_seqscan = off;
-SET vechnsw.ef_search = 100;
-CREATE TEMP TABLE ap AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
-SELECT (SELECT count(*) FROM ex JOIN ap USING (q, id)) / 200.0;
-});
+	my $recall = recall_at_10($node, $dim);
 	cmp_ok($recall, '>=', 0.95, "$what: recall\@10 against exact scans ($recall)");
 }
 

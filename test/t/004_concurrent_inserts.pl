@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecidxTest;
 use IPC::Run;
 
 my $dim = 16;
@@ -105,18 +106,7 @@ FROM items o WHERE o.id % $sample = 0;
 		$sample == 1
 		? "$what: every one of the $rows rows is found through the index"
 		: "$what: each of $checked sampled rows (1 in $sample) is found through the index");
-	my $recall = $node->safe_psql(
-		'postgres', qq{
-CREATE TEMP TABLE qs AS SELECT q, ARRAY(SELECT ((q * 31 + d * 17) % 101) / 101.0 FROM generate_series(1, $dim) d)::real[] AS qv
-FROM generate_series(1, 20) q;
-SET enable_indexscan = off;
-CREATE TEMP TABLE ex AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
-RESET enable_indexscan;
-SET enable_seqscan = off;
-SET vechnsw.ef_search = 100;
-CREATE TEMP TABLE ap AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
-SELECT (SELECT count(*) FROM ex JOIN ap USING (q, id)) / 200.0;
-});
+	my $recall = recall_at_10($node, $dim);
 	cmp_ok($recall, '>=', 0.95, "$what: recall\@10 against exact scans ($recall)");
 }
 
