@@ -1,7 +1,7 @@
 # vecidx: PostgreSQL extension (PGXS)
 EXTENSION = vecidx
 MODULE_big = vecidx
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 OBJS = \
 	src/vecidx.o \
@@ -13,9 +13,10 @@ OBJS = \
 	src/hnswvacuum.o \
 	src/hnswcost.o \
 	src/hnswvalidate.o \
+	src/hnswcheck.o \
 	src/rabitq.o
 
-DATA = sql/vecidx--0.1.0.sql
+DATA = sql/vecidx--0.2.0.sql sql/vecidx--0.1.0.sql sql/vecidx--0.1.0--0.2.0.sql
 HEADERS = src/vecidx.h
 
 # pg_regress tests: sql/NAME.sql -> expected/NAME.out

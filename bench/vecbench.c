@@ -2,7 +2,7 @@
  * vecbench: benchmark tool for vecidx (and any other vector index access
  * method installed in PostgreSQL), written against libpq only.
  *
- *   vecbench load|gt|build|query|write|compare|smoke [options]
+ *   vecbench load|gt|build|query|write|churn|compare|smoke [options]
  *
  * Data sets: fashion-mnist (Debian package dataset-fashion-mnist) and a
  * deterministic synthetic generator (Gaussian mixture in a low latent space,
@@ -514,6 +514,8 @@ typedef struct Opts
 	double		delete_frac;
 	int			delete_batch;
 	int			cycles;
+	double		cycle_frac;
+	int			reinsert_batch;
 	int			write_nq;
 	int			force;
 	int			progress;
@@ -1954,7 +1956,18 @@ json_run_begin(Json *j, const char *sub, const Dataset *ds, const Spec *s)
 		j_num(j, "delete_frac", O.delete_frac);
 		j_int(j, "delete_batch", O.delete_batch);
 		j_int(j, "cycles", O.cycles);
+		j_num(j, "cycle_frac", O.cycle_frac);
 		j_int(j, "write_nq", O.write_nq);
+	}
+	if (strcmp(sub, "churn") == 0)
+	{
+		j_num(j, "delete_frac", O.delete_frac);
+		j_num(j, "cycle_frac", O.cycle_frac);
+		j_int(j, "cycles", O.cycles);
+		j_int(j, "reinsert_batch", O.reinsert_batch);
+		j_int(j, "delete_batch", O.delete_batch);
+		j_int(j, "write_nq", O.write_nq);
+		j_int(j, "seed", (long long) O.seed);
 	}
 	if (strcmp(sub, "compare") == 0)
 		j_int(j, "runs", O.runs);
@@ -3096,6 +3109,29 @@ live_count(const LiveSet *L)
 	return cnt;
 }
 
+/* identity of the live set (ids and vectors alive): a ground truth computed for it can be reused */
+static uint64_t
+live_hash(const LiveSet *L)
+{
+	uint64_t	h = 0x9e3779b97f4a7c15ULL,
+				x;
+	long		i;
+
+	for (i = 0; i < L->n; i++)
+		if (L->base_alive[i])
+		{
+			x = (uint64_t) i;
+			h = (h ^ splitmix64(&x)) * 0x100000001b3ULL;
+		}
+	for (i = 0; i < L->nins; i++)
+		if (L->ins_alive[i])
+		{
+			x = (uint64_t) L->ins_id[i] ^ ((uint64_t) (uintptr_t) L->ins_vec[i] << 17);
+			h = (h ^ splitmix64(&x)) * 0x100000001b3ULL;
+		}
+	return h;
+}
+
 static void
 live_gt(const Dataset *ds, const LiveSet *L, int nq, GroundTruth *gt)
 {
@@ -3341,33 +3377,117 @@ pick_live(LiveSet *L, Rng *r, long m, int64_t *ids, const float **vecs, const Da
 	return got;
 }
 
+/*
+ * insert vecs[0..n) again with new ids from *next_id over c (one session),
+ * 'batch' rows per commit (1: autocommit), and add them to the live set;
+ * returns the seconds.  label: progress bar, or NULL for none.
+ */
+static double
+reinsert_rows(PGconn *c, const Dataset *ds, const Spec *s, const char *table, const float **vecs, long n,
+			  int batch, int64_t *next_id, LiveSet *L, const char *label)
+{
+	PGresult   *res;
+	Oid			types[2] = {20, FLOAT4ARRAYOID};
+	char		sql[512];
+	double		t0,
+				secs;
+	long		r;
+	Progress	p;
+
+	/* s->param is "$1" or "$1::real[]::TYPE": reuse its cast for $2 */
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (id, v) VALUES ($1, $2%s)", table, s->param + 2);
+	res = PQprepare(c, "reins", sql, 2, types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		die("prepare %s: %s", sql, PQerrorMessage(c));
+	PQclear(res);
+	if (batch < 1)
+		batch = 1;
+	if (label)
+		progress_start(&p, label);
+	t0 = now_sec();
+	if (batch > 1)
+		db_exec(c, "BEGIN");
+	for (r = 0; r < n; r++)
+	{
+		uint64_t	idbe = htobe64((uint64_t) *next_id);
+		Buf			b = {0};
+		const char *vals[2];
+		int			lens[2],
+					fmts[2] = {1, 1};
+
+		append_float_array(&b, vecs[r], ds->dim);
+		vals[0] = (const char *) &idbe;
+		lens[0] = 8;
+		vals[1] = b.s;
+		lens[1] = (int) b.len;
+		res = PQexecPrepared(c, "reins", 2, vals, lens, fmts, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			die("reinsert: %s", PQerrorMessage(c));
+		PQclear(res);
+		buf_free(&b);
+		live_add(L, *next_id, vecs[r]);
+		(*next_id)++;
+		if (batch > 1 && (r + 1) % batch == 0 && r + 1 < n)
+		{
+			db_exec(c, "COMMIT");
+			db_exec(c, "BEGIN");
+		}
+		if (label && (r & 63) == 0)
+		{
+			char		det[64];
+
+			snprintf(det, sizeof(det), "%ld/%ld rows", r + 1, n);
+			progress_show(&p, (double) (r + 1) / n, det);
+		}
+	}
+	if (batch > 1)
+		db_exec(c, "COMMIT");
+	secs = now_sec() - t0;
+	if (label)
+	{
+		progress_show(&p, 1.0, "done");
+		progress_end(&p);
+	}
+	db_exec(c, "DEALLOCATE reins");
+	return secs;
+}
+
 typedef struct WriteRecall
 {
 	int			n;
 	QueryResult q[MAXLIST];
 } WriteRecall;
 
+/* recall of the first nq queries at every --values against gt (the exact answer of the rows alive) */
 static void
-write_recall(const Dataset *ds, const Spec *s, const char *table, const LiveSet *L, int nq, WriteRecall *wr,
+recall_vs_gt(const Dataset *ds, const Spec *s, const char *table, const GroundTruth *gt, int nq, WriteRecall *wr,
 			 const char *label)
 {
-	GroundTruth gt;
 	char		values[MAXLIST][64];
 	int			nv,
 				i;
 
-	live_gt(ds, L, nq, &gt);
 	nv = (O.exact || strcmp(s->am, "none") == 0) ? 1 : parse_str_list(O.values, values, MAXLIST);
 	if (O.exact || strcmp(s->am, "none") == 0)
 		values[0][0] = 0;
 	wr->n = nv;
 	for (i = 0; i < nv; i++)
 	{
-		run_queries(ds, s, table, NULL, ds->query, nq, &gt, values[i], 1, 1, 0, &wr->q[i]);
+		run_queries(ds, s, table, NULL, ds->query, nq, gt, values[i], 1, 1, 0, &wr->q[i]);
 		printf("  recall %-20s %s=%-5s R@1 %.4f  R@10 %.4f  QPS %.1f\n", label,
 			   O.exact ? "exact" : (s->guc[0] ? s->guc : "-"), values[i][0] ? values[i] : "-",
 			   wr->q[i].recall1, wr->q[i].recall10, wr->q[i].qps);
 	}
+}
+
+static void
+write_recall(const Dataset *ds, const Spec *s, const char *table, const LiveSet *L, int nq, WriteRecall *wr,
+			 const char *label)
+{
+	GroundTruth gt;
+
+	live_gt(ds, L, nq, &gt);
+	recall_vs_gt(ds, s, table, &gt, nq, wr, label);
 	gt_free(&gt);
 }
 
@@ -3511,54 +3631,16 @@ cmd_write(void)
 		/* delete + reinsert cycles */
 		for (i = 0; i < ncyc; i++)
 		{
-			long		m = (long) (O.delete_frac * live_count(&L)),
-						got,
-						r;
+			long		m = (long) (O.cycle_frac * live_count(&L)),
+						got;
 			int64_t    *ids = xmalloc(sizeof(int64_t) * (m + 1));
 			const float **vecs = xmalloc(sizeof(float *) * (m + 1));
-			PGresult   *res;
-			Oid			types[2] = {20, FLOAT4ARRAYOID};
-			char		sql[512];
 
 			got = pick_live(&L, &rng, m, ids, vecs, &ds);
 			delete_ids(c, wt, ids, got, O.delete_batch);
 			cyc[i].vacuum_s = timed_vacuum(c, wt);
 			cyc[i].deleted = got;
-			snprintf(sql, sizeof(sql), "INSERT INTO %s (id, v) VALUES ($1, $2%s)", wt,
-					 strcmp(s->param, "$1") == 0 ? "" : s->param + 2);
-			res = PQprepare(c, "reins", sql, 2, types);
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				die("prepare %s: %s", sql, PQerrorMessage(c));
-			PQclear(res);
-			db_exec(c, "BEGIN");
-			for (r = 0; r < got; r++)
-			{
-				uint64_t	idbe = htobe64((uint64_t) next_id);
-				Buf			b = {0};
-				const char *vals[2];
-				int			lens[2],
-							fmts[2] = {1, 1};
-
-				append_float_array(&b, vecs[r], ds.dim);
-				vals[0] = (const char *) &idbe;
-				lens[0] = 8;
-				vals[1] = b.s;
-				lens[1] = (int) b.len;
-				res = PQexecPrepared(c, "reins", 2, vals, lens, fmts, 0);
-				if (PQresultStatus(res) != PGRES_COMMAND_OK)
-					die("reinsert: %s", PQerrorMessage(c));
-				PQclear(res);
-				buf_free(&b);
-				live_add(&L, next_id, vecs[r]);
-				next_id++;
-				if ((r + 1) % 100 == 0)
-				{
-					db_exec(c, "COMMIT");
-					db_exec(c, "BEGIN");
-				}
-			}
-			db_exec(c, "COMMIT");
-			db_exec(c, "DEALLOCATE reins");
+			reinsert_rows(c, &ds, s, wt, vecs, got, 100, &next_id, &L, NULL);
 			cyc[i].reinserted = got;
 			cyc[i].index_bytes = db_int(c, "SELECT pg_relation_size('%s')", widx);
 			cyc[i].table_bytes = db_int(c, "SELECT pg_table_size('%s')", wt);
@@ -3635,6 +3717,330 @@ cmd_write(void)
 		if (!O.force)
 			db_exec(c, "DROP TABLE IF EXISTS %s", wt);
 	}
+	PQfinish(c);
+	dataset_free(&ds);
+	return 0;
+}
+
+/* ---- churn: delete a large share + VACUUM + reinsert, then rounds of smaller churn ---- */
+
+typedef struct ChurnStep
+{
+	int			kind;			/* CHURN_BUILD, CHURN_DELETE (delete + VACUUM), CHURN_REINSERT */
+	int			round;			/* 0: the first (large) delete and its reinsert; 1..: cycles */
+	char		name[48];
+	double		frac;			/* share of the live rows deleted */
+	long		rows;			/* deleted or reinserted */
+	long		live;			/* rows alive afterwards */
+	double		seconds;		/* build, DELETE statements or reinsert */
+	double		vacuum_s;
+	long long	index_bytes,
+				table_bytes;
+	WriteRecall wr;
+} ChurnStep;
+
+#define CHURN_BUILD 0
+#define CHURN_DELETE 1
+#define CHURN_REINSERT 2
+#define CHURN_MAXCYC 64
+#define CHURN_MAXSTEPS (2 + 2 * CHURN_MAXCYC)
+
+/* the exact answers of a step: the live sets are the same for every spec (one seed), computed once */
+typedef struct ChurnGt
+{
+	uint64_t	hash;
+	int			have;
+	GroundTruth gt;
+} ChurnGt;
+
+typedef struct ChurnSummary
+{
+	double		min_recall10,
+				max_recall10;	/* over the steps of the last spec, at every GUC value */
+	long		live_end;
+} ChurnSummary;
+
+static ChurnSummary g_last_churn;
+
+static const char *churn_kind[] = {"build", "delete_vacuum", "reinsert"};
+
+static double
+churn_recall_value(const QueryResult *q)
+{
+	return O.k >= 10 ? q->recall10 : q->recall1;
+}
+
+/* live rows, index and table size after a step */
+static void
+churn_sizes(PGconn *c, const char *table, const char *index, const LiveSet *L, ChurnStep *st)
+{
+	st->live = live_count(L);
+	st->index_bytes = index_exists(c, index) ? db_int(c, "SELECT pg_relation_size('%s')", index) : 0;
+	st->table_bytes = db_int(c, "SELECT pg_table_size('%s')", table);
+}
+
+/* recall after a step against the exact answer of the rows alive (computed once per live set) */
+static void
+churn_recall(const Dataset *ds, const Spec *s, const char *table, const LiveSet *L, int nq, ChurnGt *cg,
+			 ChurnStep *st)
+{
+	uint64_t	h = live_hash(L);
+
+	if (!cg->have || cg->hash != h)
+	{
+		if (cg->have)
+			gt_free(&cg->gt);
+		live_gt(ds, L, nq, &cg->gt);
+		cg->hash = h;
+		cg->have = 1;
+		if (!O.quiet)
+			fprintf(stderr, "ground truth of %ld live rows, %d queries: %.1f s\n", st->live, nq, cg->gt.seconds);
+	}
+	recall_vs_gt(ds, s, table, &cg->gt, nq, &st->wr, st->name);
+}
+
+static int
+cmd_churn(void)
+{
+	Dataset		ds;
+	PGconn	   *c;
+	LoadResult	lr;
+	Spec		specs[8];
+	int			nspec,
+				si,
+				i,
+				v,
+				nsteps = 0,
+				ncyc = O.cycles < CHURN_MAXCYC ? O.cycles : CHURN_MAXCYC,
+				nq;
+	ChurnStep  *steps[8];
+	ChurnGt    *gtc = xcalloc(CHURN_MAXSTEPS, sizeof(ChurnGt));
+	BuildResult brs[8];
+	char		rk[8];
+
+	if (O.delete_frac < 0 || O.delete_frac >= 1 || O.cycle_frac < 0 || O.cycle_frac >= 1)
+		die("churn: --delete-frac and --cycle-frac must be within [0, 1)");
+	if (ncyc < 0)
+		ncyc = 0;
+	dataset_load(&ds);
+	nq = O.write_nq < ds.nq ? O.write_nq : ds.nq;
+	if (nq < 1)
+		die("churn: --write-nq must be at least 1");
+	c = setup_connection();
+	load_base_tables(c, &ds, &lr);
+	default_specs(specs, &nspec, &ds);
+	snprintf(rk, sizeof(rk), "R@%d", O.k >= 10 ? 10 : 1);
+	for (si = 0; si < nspec; si++)
+	{
+		Spec	   *s = &specs[si];
+		ChurnStep  *st = xcalloc(CHURN_MAXSTEPS, sizeof(ChurnStep));
+		char		wt[160],
+					widx[200];
+		BuildResult *br = &brs[si];
+		LiveSet		L;
+		Rng			rng;
+		int64_t		next_id = ds.n;
+		int			round,
+					ns = 0;
+		Json		j;
+
+		steps[si] = st;
+		ensure_spec_tables(c, &ds, s);
+		snprintf(wt, sizeof(wt), "%s_c", s->table);
+		snprintf(widx, sizeof(widx), "%.40s_%.16s_idx", wt, s->am);
+		printf("== churn: %s on %s (copy of %s): delete %g%% + VACUUM + reinsert, then %d x (delete %g%% + "
+			   "VACUUM + reinsert); recall on %d queries against the rows alive\n", s->label, wt, s->table,
+			   O.delete_frac * 100, ncyc, O.cycle_frac * 100, nq);
+		db_exec(c, "DROP TABLE IF EXISTS %s", wt);
+		db_exec(c, "CREATE TABLE %s (LIKE %s INCLUDING ALL)", wt, s->table);
+		db_exec(c, "ALTER TABLE %s SET (autovacuum_enabled = off)", wt);
+		db_exec(c, "INSERT INTO %s SELECT * FROM %s", wt, s->table);
+		drop_vector_indexes(c, wt);
+		db_exec(c, "ALTER TABLE %s ADD PRIMARY KEY (id)", wt);
+		db_exec(c, "VACUUM (ANALYZE) %s", wt);
+		memset(br, 0, sizeof(*br));
+		if (strcmp(s->am, "none") != 0)
+		{
+			build_index(c, s, wt, widx, ds.n, br);
+			print_build(s, wt, br);
+		}
+		memset(&L, 0, sizeof(L));
+		L.n = ds.n;
+		L.base_alive = xmalloc(ds.n);
+		memset(L.base_alive, 1, ds.n);
+
+		st[ns].kind = CHURN_BUILD;
+		snprintf(st[ns].name, sizeof(st[ns].name), "build");
+		st[ns].seconds = br->seconds;
+		churn_sizes(c, wt, widx, &L, &st[ns]);
+		printf("  %-24s %ld rows: index %.1f MB, table %.1f MB\n", st[ns].name, st[ns].live,
+			   st[ns].index_bytes / 1048576.0, st[ns].table_bytes / 1048576.0);
+		churn_recall(&ds, s, wt, &L, nq, &gtc[ns], &st[ns]);
+		ns++;
+
+		/* the same seed for every spec: each deletes the same rows, so the results are comparable */
+		rng_seed(&rng, O.seed, 78, 0);
+		for (round = 0; round <= ncyc; round++)
+		{
+			double		frac = round == 0 ? O.delete_frac : O.cycle_frac;
+			long		m = (long) (frac * live_count(&L)),
+						got;
+			int64_t    *ids = xmalloc(sizeof(int64_t) * (m + 1));
+			const float **vecs = xmalloc(sizeof(float *) * (m + 1));
+			ChurnStep  *d = &st[ns],
+					   *r = &st[ns + 1];
+
+			/* delete + VACUUM */
+			got = pick_live(&L, &rng, m, ids, vecs, &ds);
+			d->kind = CHURN_DELETE;
+			d->round = round;
+			d->frac = frac;
+			d->rows = got;
+			if (round == 0)
+				snprintf(d->name, sizeof(d->name), "delete %g%% + VACUUM", frac * 100);
+			else
+				snprintf(d->name, sizeof(d->name), "%d: delete %g%% + VACUUM", round, frac * 100);
+			d->seconds = delete_ids(c, wt, ids, got, O.delete_batch);
+			d->vacuum_s = timed_vacuum(c, wt);
+			churn_sizes(c, wt, widx, &L, d);
+			printf("  %-24s %ld rows deleted in %.2f s, VACUUM %.2f s: index %.1f MB, table %.1f MB\n", d->name,
+				   got, d->seconds, d->vacuum_s, d->index_bytes / 1048576.0, d->table_bytes / 1048576.0);
+			churn_recall(&ds, s, wt, &L, nq, &gtc[ns], d);
+
+			/* reinsert the deleted vectors (new ids), one session */
+			r->kind = CHURN_REINSERT;
+			r->round = round;
+			r->frac = frac;
+			r->rows = got;
+			if (round == 0)
+				snprintf(r->name, sizeof(r->name), "reinsert %ld", got);
+			else
+				snprintf(r->name, sizeof(r->name), "%d: reinsert %ld", round, got);
+			r->seconds = reinsert_rows(c, &ds, s, wt, vecs, got, O.reinsert_batch, &next_id, &L, "reinsert");
+			churn_sizes(c, wt, widx, &L, r);
+			printf("  %-24s %ld rows in %.2f s = %.1f rows/s (%d per commit): index %.1f MB, table %.1f MB\n",
+				   r->name, got, r->seconds, got / (r->seconds > 0 ? r->seconds : 1e-9), O.reinsert_batch,
+				   r->index_bytes / 1048576.0, r->table_bytes / 1048576.0);
+			churn_recall(&ds, s, wt, &L, nq, &gtc[ns + 1], r);
+			ns += 2;
+			free(ids);
+			free(vecs);
+		}
+		nsteps = ns;
+
+		g_last_churn.min_recall10 = 2;
+		g_last_churn.max_recall10 = -1;
+		for (i = 0; i < ns; i++)
+			for (v = 0; v < st[i].wr.n; v++)
+			{
+				double		x = st[i].wr.q[v].recall10;
+
+				if (x < g_last_churn.min_recall10)
+					g_last_churn.min_recall10 = x;
+				if (x > g_last_churn.max_recall10)
+					g_last_churn.max_recall10 = x;
+			}
+		g_last_churn.live_end = st[ns - 1].live;
+
+		meta_refresh_extensions(c);
+		json_run_begin(&j, "churn", &ds, s);
+		j_str(&j, "table", wt);
+		j_int(&j, "queries", nq);
+		j_obj(&j, "build");
+		json_build(&j, br);
+		j_end(&j);
+		j_arr(&j, "steps");
+		for (i = 0; i < ns; i++)
+		{
+			j_obj(&j, NULL);
+			j_str(&j, "step", st[i].name);
+			j_str(&j, "kind", churn_kind[st[i].kind]);
+			j_int(&j, "round", st[i].round);
+			if (st[i].kind != CHURN_BUILD)
+			{
+				j_num(&j, "fraction", st[i].frac);
+				j_int(&j, "rows", st[i].rows);
+			}
+			if (st[i].kind == CHURN_BUILD)
+				j_num(&j, "build_seconds", st[i].seconds);
+			else if (st[i].kind == CHURN_DELETE)
+			{
+				j_num(&j, "delete_seconds", st[i].seconds);
+				j_num(&j, "vacuum_seconds", st[i].vacuum_s);
+			}
+			else
+			{
+				j_num(&j, "seconds", st[i].seconds);
+				j_num(&j, "rows_per_second", st[i].rows / (st[i].seconds > 0 ? st[i].seconds : 1e-9));
+				j_int(&j, "rows_per_commit", O.reinsert_batch);
+			}
+			j_int(&j, "live_rows", st[i].live);
+			j_int(&j, "index_bytes", st[i].index_bytes);
+			j_int(&j, "table_bytes", st[i].table_bytes);
+			json_write_recall(&j, "recall", &st[i].wr);
+			j_end(&j);
+		}
+		j_endarr(&j);
+		json_run_end(&j);
+		free(L.base_alive);
+		free(L.ins_id);
+		free(L.ins_vec);
+		free(L.ins_alive);
+		if (!O.force)
+			db_exec(c, "DROP TABLE IF EXISTS %s", wt);
+	}
+
+	/* side by side: one row per step, for each spec its seconds, rows/s, index MB and recall */
+	printf("\nchurn: %s, n %ld, dim %d, %s, WITH (%s) unless the spec says otherwise; %s over %d queries "
+		   "against the exact answer of the rows alive at each step\n", ds.name, ds.n, ds.dim,
+		   metric_names[ds.metric], O.with, rk, nq);
+	for (si = 0; si < nspec; si++)
+		printf("  %s: USING %s (%s)%s%s, build %.2f s\n", specs[si].label, specs[si].am, specs[si].ops,
+			   specs[si].with[0] ? " WITH " : "", specs[si].with, brs[si].seconds);
+	printf("\n| step | live rows |");
+	for (si = 0; si < nspec; si++)
+	{
+		printf(" %s s | %s rows/s | %s index MB |", specs[si].label, specs[si].label, specs[si].label);
+		for (v = 0; v < steps[si][0].wr.n; v++)
+			printf(" %s %s (%s) |", specs[si].label, rk, steps[si][0].wr.q[v].value[0] ?
+				   steps[si][0].wr.q[v].value : "exact");
+	}
+	printf("\n|---|---:|");
+	for (si = 0; si < nspec; si++)
+	{
+		printf("---:|---:|---:|");
+		for (v = 0; v < steps[si][0].wr.n; v++)
+			printf("---:|");
+	}
+	printf("\n");
+	for (i = 0; i < nsteps; i++)
+	{
+		printf("| %s | %ld |", steps[0][i].name, steps[0][i].live);
+		for (si = 0; si < nspec; si++)
+		{
+			const ChurnStep *t = &steps[si][i];
+
+			if (t->kind == CHURN_DELETE)
+				printf(" %.2f | - |", t->vacuum_s);
+			else if (t->kind == CHURN_REINSERT)
+				printf(" %.2f | %.1f |", t->seconds, t->rows / (t->seconds > 0 ? t->seconds : 1e-9));
+			else
+				printf(" %.2f | - |", t->seconds);
+			printf(" %.1f |", t->index_bytes / 1048576.0);
+			for (v = 0; v < t->wr.n; v++)
+				printf(" %.4f |", churn_recall_value(&t->wr.q[v]));
+		}
+		printf("\n");
+	}
+	printf("\ns: CREATE INDEX seconds (build), VACUUM seconds (delete + VACUUM; the DELETE statements are in the "
+		   "lines above and the JSON), reinsert seconds (reinsert, %d rows per commit, one session)\n",
+		   O.reinsert_batch);
+	for (si = 0; si < nspec; si++)
+		free(steps[si]);
+	for (i = 0; i < CHURN_MAXSTEPS; i++)
+		if (gtc[i].have)
+			gt_free(&gtc[i].gt);
+	free(gtc);
 	PQfinish(c);
 	dataset_free(&ds);
 	return 0;
@@ -3918,6 +4324,8 @@ cmd_smoke(void)
 	O.delete_frac = 0.1;
 	O.delete_batch = 7;
 	O.cycles = 2;
+	O.cycle_frac = 0.1;
+	O.reinsert_batch = 9;
 	O.write_nq = 20;
 	O.quiet = 1;
 
@@ -4110,6 +4518,18 @@ cmd_smoke(void)
 	printf("== smoke: write with the index\n");
 	check(cmd_write() == 0, "write failed");
 
+	printf("== smoke: churn (delete 50%%, VACUUM, reinsert, 2 rounds of 10%%) with exact scans: recall stays 1.0\n");
+	O.exact = 1;
+	O.delete_frac = 0.5;
+	O.cycles = 2;
+	check(cmd_churn() == 0, "churn (exact) failed");
+	check(g_last_churn.min_recall10 == 1.0 && g_last_churn.max_recall10 == 1.0 && g_last_churn.live_end == ds.n,
+		  "churn: exact recall between %g and %g, %ld rows alive at the end (expected 1.0 and %ld): the live set "
+		  "is tracked wrongly", g_last_churn.min_recall10, g_last_churn.max_recall10, g_last_churn.live_end, ds.n);
+	O.exact = 0;
+	O.delete_frac = 0.1;
+	O.cycles = 1;
+
 	printf("== smoke: compare (vechnsw m=8 against vechnsw m=16%s)\n", "");
 	have_pgvector = db_int(c, "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") > 0;
 	O.nspec = 2;
@@ -4187,6 +4607,8 @@ usage(FILE *f)
 			"  build    CREATE INDEX for each --spec, with progress; size, bytes/vector, backend peak RSS\n"
 			"  query    recall@1/10/100, QPS, p50/p95/p99 over --values x --clients\n"
 			"  write    insert (batch sizes), delete, VACUUM, recall after VACUUM, delete+reinsert cycles\n"
+			"  churn    delete a share + VACUUM + reinsert it, then cycles of the same with a smaller share;\n"
+			"           VACUUM s, reinsert rows/s, index size, recall against the live rows after every step\n"
 			"  compare  build+query two --spec's in alternating runs and print figures and ratios B/A\n"
 			"  smoke    tiny end-to-end run of every subcommand with known-answer checks (for CI)\n"
 			"\n"
@@ -4214,7 +4636,10 @@ usage(FILE *f)
 			"  --exact            disable index scans (recall must be 1)   --plan generic|custom\n"
 			"write:\n"
 			"  --insert-rows N (1000) --batches 1,10,100 --delete-frac F (0.1) --delete-batch B (100)\n"
-			"  --cycles C (2) --write-nq Q (200)\n"
+			"  --cycles C (2) --cycle-frac F (--delete-frac) --write-nq Q (200)\n"
+			"churn (same delete seed for every spec):\n"
+			"  --delete-frac F (0.5) first delete   --cycle-frac F (0.1) --cycles C (5) later rounds\n"
+			"  --reinsert-batch B (100) rows per commit   --delete-batch B (100)   --write-nq Q (all --nq)\n"
 			"compare:\n"
 			"  --runs R           runs per spec (alternating A B / B A), medians printed\n"
 			"general:\n"
@@ -4250,7 +4675,9 @@ main(int argc, char **argv)
 		{"cycles", required_argument, 0, 33}, {"write-nq", required_argument, 0, 34},
 		{"force", no_argument, 0, 35}, {"progress", no_argument, 0, 36}, {"no-progress", no_argument, 0, 37},
 		{"threads", required_argument, 0, 38}, {"storage", required_argument, 0, 39},
-		{"note", required_argument, 0, 40}, {"quiet", no_argument, 0, 41}, {"help", no_argument, 0, 'h'},
+		{"note", required_argument, 0, 40}, {"quiet", no_argument, 0, 41},
+		{"cycle-frac", required_argument, 0, 42}, {"reinsert-batch", required_argument, 0, 43},
+		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
 	};
 
@@ -4292,10 +4719,12 @@ main(int argc, char **argv)
 	O.runs = 1;
 	O.insert_rows = 1000;
 	snprintf(O.batches, sizeof(O.batches), "1,10,100");
-	O.delete_frac = 0.1;
+	O.delete_frac = -1;			/* defaults depend on the subcommand, set below */
 	O.delete_batch = 100;
-	O.cycles = 2;
-	O.write_nq = 200;
+	O.cycles = -1;
+	O.cycle_frac = -1;
+	O.reinsert_batch = 100;
+	O.write_nq = -1;
 	O.progress = isatty(2);
 	O.threads = (int) sysconf(_SC_NPROCESSORS_ONLN);
 	snprintf(O.storage, sizeof(O.storage), "plain");
@@ -4438,6 +4867,12 @@ main(int argc, char **argv)
 			case 41:
 				O.quiet = 1;
 				break;
+			case 42:
+				O.cycle_frac = atof(optarg);
+				break;
+			case 43:
+				O.reinsert_batch = atoi(optarg);
+				break;
 			case 'h':
 				usage(stdout);
 				return 0;
@@ -4454,6 +4889,30 @@ main(int argc, char **argv)
 		die("--nq must be at least 1");
 	if (O.delete_batch < 1)
 		O.delete_batch = 1;
+	if (O.reinsert_batch < 1)
+		O.reinsert_batch = 1;
+	if (strcmp(sub, "churn") == 0)
+	{
+		if (O.delete_frac < 0)
+			O.delete_frac = 0.5;
+		if (O.cycle_frac < 0)
+			O.cycle_frac = 0.1;
+		if (O.cycles < 0)
+			O.cycles = 5;
+		if (O.write_nq < 0)
+			O.write_nq = O.nq;
+	}
+	else
+	{
+		if (O.delete_frac < 0)
+			O.delete_frac = 0.1;
+		if (O.cycle_frac < 0)
+			O.cycle_frac = O.delete_frac;
+		if (O.cycles < 0)
+			O.cycles = 2;
+		if (O.write_nq < 0)
+			O.write_nq = 200;
+	}
 	if (strcmp(O.storage, "plain") && strcmp(O.storage, "default") && strcmp(O.storage, "external") &&
 		strcmp(O.storage, "main") && strcmp(O.storage, "extended"))
 		die("--storage: plain, main, external, extended or default");
@@ -4469,6 +4928,8 @@ main(int argc, char **argv)
 		return cmd_query();
 	if (strcmp(sub, "write") == 0)
 		return cmd_write();
+	if (strcmp(sub, "churn") == 0)
+		return cmd_churn();
 	if (strcmp(sub, "compare") == 0)
 		return cmd_compare();
 	if (strcmp(sub, "smoke") == 0)

@@ -266,7 +266,7 @@ vec_mem_cand(VecBuildState *bs, uint64 id, float dist, VecCand *out)
 
 
 static const float *
-vec_mem_vector(VecGraph *g, uint64 id, float *buf)
+vec_mem_vector(VecGraph *g, uint64 id, uint16 version, float *buf)
 {
 	VecBuildState *bs = (VecBuildState *) g;
 
@@ -301,75 +301,83 @@ vec_mem_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 	}
 }
 
-static const VecGraphOps vec_mem_ops = {
-	vec_mem_neighbors,
-	vec_mem_visit,
-	vec_mem_vector
-};
-
-/* ---------------------------------------------------------------- insert */
-
 /*
- * Add edge from -> to at level lc, pruning a full list with the heuristic.
- * Holds from's lock (parallel build) throughout; the heuristic reads only
- * vectors, which never change, so no other element lock is taken.
+ * Apply edit to the list of element base->id on level lc (the shared
+ * vec_list_merge), holding that element's lock (parallel build)
+ * throughout; the heuristic reads only vectors, which never change, so no
+ * other element lock is taken.
  */
-static void
-vec_mem_link(VecBuildState *bs, int from, int to, float dist, int lc, VecCand *cands,
-			 VecCand *sel, float *scratch)
+static bool
+vec_mem_update_list(VecGraph *g, const VecCand *base, int lc, VecListEdit *edit)
 {
-	VecMemElement *e = &bs->elems[from];
+	VecBuildState *bs = (VecBuildState *) g;
+	VecMemElement *e = &bs->elems[base->id];
 	int32	   *nbr = vec_mem_nbr(bs, e);
 	float	   *ndist = vec_mem_ndist(bs, e);
-	int			m = bs->g.m;
-	int			start = VEC_LEVEL_START(lc, m);
-	int			cap = VEC_LEVEL_CAP(lc, m);
-	int			nc = 0;
-	int			nsel;
-	float		maxdist = -FLT_MAX;
+	int			start = VEC_LEVEL_START(lc, g->m);
+	int			cap = VEC_LEVEL_CAP(lc, g->m);
+	VecNbr		cur[2 * VECHNSW_MAX_M];
+	VecNbr		out[2 * VECHNSW_MAX_M];
+	int			ncur = 0,
+				nout;
+	bool		changed;
 
+	if (lc > e->level)
+		return false;
 	vec_mem_lock(bs, e, LW_EXCLUSIVE);
 	for (int i = 0; i < cap; i++)
 	{
-		if (nbr[start + i] == to)
-		{
-			/* already there (a parallel participant linked it first) */
-			vec_mem_unlock(bs, e);
-			return;
-		}
 		if (nbr[start + i] < 0)
+			continue;
+		cur[ncur].id = nbr[start + i];
+		cur[ncur].version = 0;
+		cur[ncur].distance = ndist[start + i];
+		ncur++;
+	}
+	nout = vec_list_merge(g, base->id, cur, ncur, cap, edit, out, &changed);
+	if (changed)
+	{
+		for (int i = 0; i < cap; i++)
 		{
-			nbr[start + i] = to;
-			ndist[start + i] = dist;
-			vec_mem_unlock(bs, e);
-			return;
+			nbr[start + i] = i < nout ? (int32) out[i].id : -1;
+			ndist[start + i] = i < nout ? out[i].distance : 0;
 		}
-		maxdist = Max(maxdist, ndist[start + i]);
-	}
-	if (dist >= maxdist)
-	{
-		vec_mem_unlock(bs, e);
-		return;
-	}
-
-	for (int i = 0; i < cap; i++)
-	{
-		cands[nc].id = nbr[start + i];
-		cands[nc].dist = ndist[start + i];
-		nc++;
-	}
-	cands[nc].id = to;
-	cands[nc].dist = dist;
-	nc++;
-	vec_sort_cands(cands, nc);
-	nsel = vec_select_neighbors(&bs->g, cands, nc, cap, sel, scratch);
-	for (int i = 0; i < cap; i++)
-	{
-		nbr[start + i] = i < nsel ? (int32) sel[i].id : -1;
-		ndist[start + i] = i < nsel ? sel[i].dist : 0;
 	}
 	vec_mem_unlock(bs, e);
+	return changed;
 }
+
+/*
+ * Identical vector with room for another heap TID: the row shares element
+ * c.  Only level-0 inserts ask (see vec_mem_insert).
+ */
+static bool
+vec_mem_add_heaptid(VecGraph *g, const VecCand *c, const float *vec, ItemPointer heaptid)
+{
+	VecBuildState *bs = (VecBuildState *) g;
+	VecMemElement *d = &bs->elems[c->id];
+	bool		shared = false;
+
+	vec_mem_lock(bs, d, LW_EXCLUSIVE);
+	if (d->ntids > 0 && d->ntids < VECHNSW_HEAPTIDS &&
+		memcmp(vec_mem_vec(bs, d), vec, sizeof(float) * bs->dim) == 0)
+	{
+		d->heaptids[d->ntids++] = *heaptid;
+		shared = true;
+	}
+	vec_mem_unlock(bs, d);
+	return shared;
+}
+
+static const VecGraphOps vec_mem_ops = {
+	vec_mem_neighbors,
+	vec_mem_visit,
+	vec_mem_vector,
+	vec_mem_update_list,
+	vec_mem_add_heaptid
+};
+
+/* ---------------------------------------------------------------- insert */
 
 /*
  * The graph's entry point and its level.  If the graph is empty, element id
@@ -454,16 +462,11 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	int32	   *nbr;
 	Size		voff,
 				aoff;
-	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
 	VecCand    *ep = palloc(sizeof(VecCand) * Max(ef, 1));
 	VecCand    *sels[VECHNSW_MAX_LEVEL + 1];
 	int			nsels[VECHNSW_MAX_LEVEL + 1] = {0};
-	int			top;
 	bool		toplocked = false;
-	VecCand    *sel2 = palloc(sizeof(VecCand) * 2 * m);
-	VecCand    *cands = palloc(sizeof(VecCand) * (2 * m + 1));
 	float	   *scratch = palloc(sizeof(float) * bs->dim * (2 * m + 1));
-	int			nep = 0;
 
 	/*
 	 * The element's id: the next index (counted only at the end, serial), or
@@ -523,81 +526,34 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 		vec_mem_get_entry(bs, id, level, &entry, &entry_level);
 	}
 
-	if (entry >= 0)
-	{
-		vec_mem_cand(bs, entry,
-					 vec_distance(bs->g.metric, vec, vec_mem_vec(bs, &bs->elems[entry]), bs->dim),
-					 &ep[0]);
-		nep = 1;
-		if (entry_level > level)
-			vec_greedy_descend(&bs->g, vec, &ep[0], entry_level, level);
-	}
-
 	/*
 	 * Search every level first (top down), link afterwards (bottom up): a
 	 * parallel participant that reaches the element on a level therefore
 	 * finds its lists on all lower levels already filled, instead of
 	 * descending onto an element with no edges yet.  Serially this gives the
 	 * same graph as linking level by level (a level's search never sees the
-	 * new element, and pruning is per level).
+	 * new element, and pruning is per level).  An identical vector is shared
+	 * only by level-0 elements.
 	 */
-	top = Min(level, entry_level);
-	for (int lc = top; lc >= 0 && nep > 0; lc--)
+	if (entry >= 0)
 	{
-		VecIdSet	visited;
-		int			n;
+		VecCand		self;
 
-		vec_idset_init(&visited, ef * m);
-		n = vec_search_layer(&bs->g, vec, ep, nep, ef, lc, res, &visited);
-
-		/*
-		 * Identical vector with room for another heap TID: share it.  Only
-		 * for level-0 elements, which have no edges yet at this point.
-		 */
-		if (lc == 0 && level == 0)
+		vec_mem_cand(bs, entry,
+					 vec_distance(bs->g.metric, vec, vec_mem_vec(bs, &bs->elems[entry]), bs->dim),
+					 &ep[0]);
+		if (!vec_find_neighbors(&bs->g, vec, ep, entry_level, level, ef, level == 0, heaptid,
+								sels, nsels, scratch))
 		{
-			for (int i = 0; i < n && res[i].dist <= 0; i++)
-			{
-				VecMemElement *d = &bs->elems[res[i].id];
-				bool		shared = false;
-
-				vec_mem_lock(bs, d, LW_EXCLUSIVE);
-				if (d->ntids > 0 && d->ntids < VECHNSW_HEAPTIDS &&
-					memcmp(vec_mem_vec(bs, d), vec, sizeof(float) * bs->dim) == 0)
-				{
-					d->heaptids[d->ntids++] = *heaptid;
-					shared = true;
-				}
-				vec_mem_unlock(bs, d);
-				if (shared)
-				{
-					/* the arena space (and a parallel build's id) is wasted; rare */
-					e->ntids = 0;
-					return true;
-				}
-			}
+			/* the arena space (and a parallel build's id) is wasted; rare */
+			e->ntids = 0;
+			if (toplocked)
+				LWLockRelease(&bs->shared->toplock);
+			return true;
 		}
-
-		sels[lc] = palloc(sizeof(VecCand) * VEC_LEVEL_CAP(lc, m));
-		nsels[lc] = vec_select_neighbors(&bs->g, res, n, VEC_LEVEL_CAP(lc, m), sels[lc], scratch);
-		memcpy(ep, res, sizeof(VecCand) * n);
-		nep = n;
-	}
-
-	for (int lc = 0; lc <= top; lc++)
-	{
-		VecCand    *sel = sels[lc];
-
-		/*
-		 * The element's own list.  It is still empty here (nothing reaches
-		 * the element on this level before its back-links below), so this
-		 * fills slots 0..nsel-1 in order; going through the linking routine
-		 * keeps it correct even if that ever changes.
-		 */
-		for (int i = 0; i < nsels[lc]; i++)
-			vec_mem_link(bs, id, (int) sel[i].id, sel[i].dist, lc, cands, sel2, scratch);
-		for (int i = 0; i < nsels[lc]; i++)
-			vec_mem_link(bs, (int) sel[i].id, id, sel[i].dist, lc, cands, sel2, scratch);
+		vec_mem_cand(bs, id, 0, &self);
+		vec_link_neighbors(&bs->g, &self, Min(level, entry_level), sels, nsels, true, NULL,
+						   scratch);
 	}
 
 	if (bs->shared == NULL)

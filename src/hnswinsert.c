@@ -19,49 +19,13 @@
 
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "vecidx.h"
-
-#define VEC_UPDATE_RETRIES 8
-
-/*
- * Try to add heaptid to an existing element holding the identical vector.
- * Returns true on success.
- */
-static bool
-vec_add_heaptid(Relation index, VecCand *c, const void *stored, Size nbytes, int dim,
-				ItemPointer heaptid)
-{
-	ItemPointerData etid;
-	Buffer		buf;
-	Page		page;
-	VecElementTuple et;
-	bool		done = false;
-
-	vec_id_to_tid(c->id, &etid);
-	buf = ReadBuffer(index, ItemPointerGetBlockNumber(&etid));
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
-	et = vec_page_item(page, ItemPointerGetOffsetNumber(&etid));
-	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == c->version &&
-		et->state == VEC_ELEM_LIVE && et->ntids < VECHNSW_HEAPTIDS &&
-		et->dim == dim && memcmp(et->data, stored, nbytes) == 0)
-	{
-		GenericXLogState *state = GenericXLogStart(index);
-
-		page = GenericXLogRegisterBuffer(state, buf, 0);
-		et = vec_page_item(page, ItemPointerGetOffsetNumber(&etid));
-		et->heaptids[et->ntids++] = *heaptid;
-		GenericXLogFinish(state);
-		done = true;
-	}
-	UnlockReleaseBuffer(buf);
-	return done;
-}
 
 /*
  * Get a page with at least 'need' bytes free (for tuples and their line
@@ -72,13 +36,16 @@ vec_page_with_room(Relation index, BlockNumber hint, Size need, bool *isnew)
 {
 	Buffer		buf;
 
-	if (BlockNumberIsValid(hint) && hint < RelationGetNumberOfBlocks(index))
+	if (BlockNumberIsValid(hint) && hint != VECHNSW_METAPAGE_BLKNO &&
+		hint < RelationGetNumberOfBlocks(index))
 	{
 		Page		page;
 
 		buf = ReadBuffer(index, hint);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
+		if (!PageIsNew(page))
+			vec_check_page(index, page, hint);
 		if (!PageIsNew(page) && (VecPageGetOpaque(page)->flags & VEC_PAGE_ELEMENT) &&
 			PageGetExactFreeSpace(page) >= need)
 		{
@@ -125,30 +92,39 @@ vec_place(Relation index, BlockNumber *hint, Item a, Size asz, Item b, Size bsz,
 	Buffer		buf;
 	Page		page;
 	GenericXLogState *state;
-	OffsetNumber off;
+	OffsetNumber aoff,
+				boff = InvalidOffsetNumber;
 
 	if (b)
 		need += MAXALIGN(bsz) + sizeof(ItemIdData);
 
 	buf = vec_page_with_room(index, *hint, need, &isnew);
+	if (!isnew && (PageGetExactFreeSpace(BufferGetPage(buf)) < need ||
+				   (b && PageGetMaxOffsetNumber(BufferGetPage(buf)) + 2 > MaxOffsetNumber)))
+		elog(ERROR, "vechnsw index \"%s\": page %u has no room", RelationGetRelationName(index),
+			 BufferGetBlockNumber(buf));
+
+	/* nothing below may fail between GenericXLogStart and Finish */
 	state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(state, buf, isnew ? GENERIC_XLOG_FULL_IMAGE : 0);
 	if (isnew)
 		vec_init_page(page, VEC_PAGE_ELEMENT);
 
-	off = PageAddItem(page, a, asz, InvalidOffsetNumber, false, false);
-	if (off == InvalidOffsetNumber)
-		elog(ERROR, "failed to add tuple to vechnsw index \"%s\"", RelationGetRelationName(index));
-	ItemPointerSet(atid, BufferGetBlockNumber(buf), off);
-	if (b)
+	aoff = PageAddItem(page, a, asz, InvalidOffsetNumber, false, false);
+	if (aoff != InvalidOffsetNumber && b)
 	{
-		((VecElementTuple) b)->neighbortid = *atid;
-		off = PageAddItem(page, b, bsz, InvalidOffsetNumber, false, false);
-		if (off == InvalidOffsetNumber)
-			elog(ERROR, "failed to add tuple to vechnsw index \"%s\"", RelationGetRelationName(index));
-		ItemPointerSet(btid, BufferGetBlockNumber(buf), off);
+		ItemPointerSet(&((VecElementTuple) b)->neighbortid, BufferGetBlockNumber(buf), aoff);
+		boff = PageAddItem(page, b, bsz, InvalidOffsetNumber, false, false);
+	}
+	if (aoff == InvalidOffsetNumber || (b && boff == InvalidOffsetNumber))
+	{
+		GenericXLogAbort(state);
+		elog(ERROR, "failed to add tuple to vechnsw index \"%s\"", RelationGetRelationName(index));
 	}
 	GenericXLogFinish(state);
+	ItemPointerSet(atid, BufferGetBlockNumber(buf), aoff);
+	if (b)
+		ItemPointerSet(btid, BufferGetBlockNumber(buf), boff);
 	*hint = BufferGetBlockNumber(buf);
 	UnlockReleaseBuffer(buf);
 
@@ -156,175 +132,120 @@ vec_place(Relation index, BlockNumber *hint, Item a, Size asz, Item b, Size bsz,
 		vec_set_insert_page(index, *hint);
 }
 
-/* write the entries of one level into a neighbour tuple (in a page copy) */
-static bool
-vec_level_equal(VecNeighborEntry *a, VecNeighborEntry *b, int n)
-{
-	return memcmp(a, b, sizeof(VecNeighborEntry) * n) == 0;
-}
-
 /*
- * Add the edge nb -> (newtid, newversion, dist) to nb's list on level lc,
- * pruning the list with the heuristic when it is full.
+ * Reuse a free slot: find, through the free space map, a page whose free
+ * space (VACUUM records it there after freeing elements) takes the pair,
+ * and on it a free element whose neighbour tombstone is on the same page;
+ * overwrite both tombstones with the new tuples (their line pointers, so
+ * their TIDs, are reused; the new element takes the version VACUUM gave the
+ * slot when it freed it, which no remaining edge carries).  A page with
+ * room but no free pair takes the tuples as new items.  Returns false if
+ * the map offers no usable page (the caller extends the index).
  */
-static void
-vec_update_neighbor(Relation index, VecDiskGraph *dg, VecCand *nb, int lc,
-					ItemPointer newtid, uint16 newversion, float dist, float *scratch,
-					const char *newcode, char *codebuf)
+static bool
+vec_place_reuse(Relation index, VecElementTuple etup, Size esz, VecNeighborTuple ntup,
+				Size nsz, ItemPointer etid, ItemPointer ntid)
 {
-	int			m = dg->g.m;
-	int			cap = VEC_LEVEL_CAP(lc, m);
-	int			start = VEC_LEVEL_START(lc, m);
-	VecNeighborEntry old[2 * VECHNSW_MAX_M];
-	VecNeighborEntry new[2 * VECHNSW_MAX_M];
-	VecCand		cands[2 * VECHNSW_MAX_M + 1];
-	VecCand		sel[2 * VECHNSW_MAX_M];
-	Buffer		buf;
-	int			cs = 0;			/* code slot size of this list, 0 = none */
-	char	   *oldcodes = codebuf;
-	char	   *newcodes = codebuf ? codebuf + 2 * m * dg->code_bytes : NULL;
+	Size		need = MAXALIGN(esz) + MAXALIGN(nsz) + 2 * sizeof(ItemIdData);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
-	if (!ItemPointerIsValid(&nb->ntid))
-		return;
-	buf = ReadBuffer(index, ItemPointerGetBlockNumber(&nb->ntid));
-
-	for (int attempt = 0; attempt < VEC_UPDATE_RETRIES; attempt++)
+	for (int attempt = 0; attempt < 4; attempt++)
 	{
-		VecNeighborTuple nt;
+		BlockNumber blkno = GetPageWithFreeSpace(index, need - 2 * sizeof(ItemIdData));
+		Buffer		buf;
 		Page		page;
-		int			count = 0;
-		int			empty = -1;
-		float		maxdist = -get_float4_infinity();
-		bool		present = false;
+		OffsetNumber maxoff,
+					eoff = InvalidOffsetNumber,
+					noff = InvalidOffsetNumber;
+		Size		freespace;
 		GenericXLogState *state;
+		bool		ok;
 
-		/* 1. copy the current list under a share lock */
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		nt = vec_page_item(BufferGetPage(buf), ItemPointerGetOffsetNumber(&nb->ntid));
-		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != nb->version ||
-			lc > nt->level)
+		if (!BlockNumberIsValid(blkno))
+			return false;
+		if (blkno == VECHNSW_METAPAGE_BLKNO || blkno >= nblocks)
 		{
-			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-			break;
+			RecordPageWithFreeSpace(index, blkno, 0);
+			continue;
 		}
-		memcpy(old, &nt->entries[start], sizeof(VecNeighborEntry) * cap);
-		cs = (lc == 0 && codebuf != NULL && nt->codesize == dg->code_bytes) ? nt->codesize : 0;
-		if (cs > 0)
-			memcpy(oldcodes, VecNeighborCode(nt, 0), (Size) cap * cs);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-
-		/* 2. compute the new list without holding a lock */
-		for (int i = 0; i < cap; i++)
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
 		{
-			if (!ItemPointerIsValid(&old[i].tid))
-			{
-				if (empty < 0)
-					empty = i;
+			UnlockReleaseBuffer(buf);
+			RecordPageWithFreeSpace(index, blkno, 0);
+			continue;
+		}
+		vec_check_page(index, page, blkno);
+		freespace = PageGetExactFreeSpace(page);
+		maxoff = PageGetMaxOffsetNumber(page);
+
+		/* a free element with its neighbour tombstone on this page */
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			Size		len,
+						nlen;
+			VecElementTuple et = vec_page_item_len(page, off, &len);
+			VecNeighborTuple nt;
+
+			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_FREE ||
+				ItemPointerGetBlockNumberNoCheck(&et->neighbortid) != blkno)
 				continue;
-			}
-			if (ItemPointerEquals(&old[i].tid, newtid))
-				present = true;
-			count++;
-			maxdist = Max(maxdist, old[i].distance);
-		}
-		if (present)
+			nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(&et->neighbortid), &nlen);
+			if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != et->version ||
+				nt->m != 0)
+				continue;
+			if (MAXALIGN(esz) - MAXALIGN(len) + MAXALIGN(nsz) - MAXALIGN(nlen) > freespace)
+				break;			/* the pair does not fit: no other will */
+			eoff = off;
+			noff = ItemPointerGetOffsetNumber(&et->neighbortid);
+			etup->version = et->version;
+			ntup->version = et->version;
 			break;
-
-		memcpy(new, old, sizeof(VecNeighborEntry) * cap);
-		if (cs > 0)
-			memcpy(newcodes, oldcodes, (Size) cap * cs);
-		if (empty >= 0)
+		}
+		if (eoff == InvalidOffsetNumber &&
+			(freespace < need || maxoff + 2 > MaxOffsetNumber))
 		{
-			new[empty].tid = *newtid;
-			new[empty].version = newversion;
-			new[empty].distance = dist;
-			if (cs > 0)
-				memcpy(newcodes + (Size) empty * cs, newcode, cs);
+			UnlockReleaseBuffer(buf);
+			RecordPageWithFreeSpace(index, blkno, freespace);
+			continue;
+		}
+
+		ItemPointerSet(ntid, blkno, noff);
+		etup->neighbortid = *ntid;
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		if (eoff != InvalidOffsetNumber)
+		{
+			/* neighbour tombstone first: it grows the most */
+			ok = PageIndexTupleOverwrite(page, noff, (Item) ntup, nsz) &&
+				PageIndexTupleOverwrite(page, eoff, (Item) etup, esz);
 		}
 		else
 		{
-			int			ncands = 0;
-			int			nsel;
-			bool		kept_new = false;
-
-			/* a full list only takes an element nearer than its farthest */
-			if (dist >= maxdist)
-				break;
-			for (int i = 0; i < cap; i++)
-			{
-				cands[ncands].id = vec_tid_to_id(&old[i].tid);
-				cands[ncands].version = old[i].version;
-				cands[ncands].dist = old[i].distance;
-				ncands++;
-			}
-			cands[ncands].id = vec_tid_to_id(newtid);
-			cands[ncands].version = newversion;
-			cands[ncands].dist = dist;
-			ncands++;
-			vec_sort_cands(cands, ncands);
-			nsel = vec_select_neighbors(&dg->g, cands, ncands, cap, sel, scratch);
-			for (int i = 0; i < cap; i++)
-			{
-				if (i < nsel)
-				{
-					vec_id_to_tid(sel[i].id, &new[i].tid);
-					new[i].version = sel[i].version;
-					new[i].distance = sel[i].dist;
-					if (ItemPointerEquals(&new[i].tid, newtid))
-					{
-						kept_new = true;
-						if (cs > 0)
-							memcpy(newcodes + (Size) i * cs, newcode, cs);
-					}
-					else if (cs > 0)
-					{
-						/* carry the kept neighbour's code along */
-						for (int k = 0; k < cap; k++)
-							if (ItemPointerEquals(&old[k].tid, &new[i].tid))
-							{
-								memcpy(newcodes + (Size) i * cs, oldcodes + (Size) k * cs, cs);
-								break;
-							}
-					}
-				}
-				else
-				{
-					ItemPointerSetInvalid(&new[i].tid);
-					new[i].version = 0;
-					new[i].distance = 0;
-					if (cs > 0)
-						memset(newcodes + (Size) i * cs, 0, cs);
-				}
-			}
-			if (!kept_new)
-				break;
+			noff = PageAddItem(page, (Item) ntup, nsz, InvalidOffsetNumber, false, false);
+			ItemPointerSet(ntid, blkno, noff);
+			etup->neighbortid = *ntid;
+			eoff = noff == InvalidOffsetNumber ? InvalidOffsetNumber :
+				PageAddItem(page, (Item) etup, esz, InvalidOffsetNumber, false, false);
+			ok = eoff != InvalidOffsetNumber;
 		}
-
-		/* 3. install it if the list is unchanged, else start over */
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
-		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
-		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != nb->version)
+		if (!ok)
 		{
-			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-			break;
-		}
-		if (!vec_level_equal(&nt->entries[start], old, cap))
-		{
-			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			GenericXLogAbort(state);
+			UnlockReleaseBuffer(buf);
+			RecordPageWithFreeSpace(index, blkno, freespace);
 			continue;
 		}
-		state = GenericXLogStart(index);
-		page = GenericXLogRegisterBuffer(state, buf, 0);
-		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&nb->ntid));
-		memcpy(&nt->entries[start], new, sizeof(VecNeighborEntry) * cap);
-		if (cs > 0)
-			memcpy(VecNeighborCode(nt, 0), newcodes, (Size) cap * cs);
 		GenericXLogFinish(state);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		break;
+		ItemPointerSet(etid, blkno, eoff);
+		freespace = PageGetExactFreeSpace(page);
+		UnlockReleaseBuffer(buf);
+		RecordPageWithFreeSpace(index, blkno, freespace);
+		return true;
 	}
-	ReleaseBuffer(buf);
+	return false;
 }
 
 /*
@@ -341,14 +262,13 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	int			cb;
 	bool		first;
 	char	   *code = NULL;
-	char	   *codebuf = NULL;
 	VecDiskGraph dg;
 	VecCand    *sel[VECHNSW_MAX_LEVEL + 1];
 	int			nsel[VECHNSW_MAX_LEVEL + 1] = {0};
-	VecCand    *res;
 	VecCand    *ep;
-	int			nep = 0;
+	VecCand		self;
 	int			ef = info->ef_construction;
+	int			top = -1;
 	float	   *scratch;
 	Size		esz,
 				nsz;
@@ -356,10 +276,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	VecNeighborTuple ntup;
 	ItemPointerData etid,
 				ntid;
-	bool		top;
 	int			storage;
-	Size		vbytes;
-	void	   *stored;
 
 	LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 	vec_read_meta(index, &meta);
@@ -389,13 +306,8 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 
 	/* the vector as the element will hold it (f16 range errors come now) */
 	storage = meta.storage;
-	vbytes = VEC_VECTOR_BYTES(dim, storage);
-	stored = vec;
 	if (storage != VEC_STORAGE_F32)
-	{
-		stored = palloc(vbytes);
-		vec_store_vector(storage, vec, stored, dim);
-	}
+		vec_check_storage(storage, vec, dim);
 
 	/* RaBitQ code of the new vector */
 	if (cb > 0)
@@ -415,53 +327,28 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 			rq = info->rq;
 		code = palloc0(cb);
 		vec_rq_encode(rq, vec, (uint64 *) (code + sizeof(VecRqFactors)), (VecRqFactors *) code, rot);
-		codebuf = palloc(2 * (Size) 2 * info->m * cb);
 	}
 
 	vec_disk_graph_init(&dg, index, info, dim);
 	dg.code_bytes = cb;
 	dg.g.storage = storage;
 	scratch = palloc(sizeof(float) * dim * (2 * info->m + 1));
-	res = palloc(sizeof(VecCand) * Max(ef, 2 * info->m + 1));
 	ep = palloc(sizeof(VecCand) * Max(ef, 1));
 
+	/* neighbours on every level (or the identical vector's element) */
 	if (meta.entry_level >= 0 && vec_disk_entry(&dg, &meta, vec, &ep[0]))
 	{
-		nep = 1;
-		if (meta.entry_level > level)
-			vec_greedy_descend(&dg.g, vec, &ep[0], meta.entry_level, level);
-
-		for (int lc = Min(level, meta.entry_level); lc >= 0; lc--)
+		if (!vec_find_neighbors(&dg.g, vec, ep, meta.entry_level, level, ef, true, heaptid,
+								sel, nsel, scratch))
 		{
-			VecIdSet	visited;
-			int			n;
-
-			vec_idset_init(&visited, ef * info->m);
-			n = vec_search_layer(&dg.g, vec, ep, nep, ef, lc, res, &visited);
-
-			/* the identical vector already indexed: share its element */
-			if (lc == 0)
-			{
-				for (int i = 0; i < n && res[i].dist <= 0; i++)
-				{
-					if (vec_add_heaptid(index, &res[i], stored, vbytes, dim, heaptid))
-					{
-						vec_disk_graph_done(&dg);
-						UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
-						return;
-					}
-				}
-			}
-
-			sel[lc] = palloc(sizeof(VecCand) * VEC_LEVEL_CAP(lc, info->m));
-			nsel[lc] = vec_select_neighbors(&dg.g, res, n, VEC_LEVEL_CAP(lc, info->m),
-											sel[lc], scratch);
-			memcpy(ep, res, sizeof(VecCand) * n);
-			nep = n;
+			vec_disk_graph_done(&dg);
+			UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
+			return;
 		}
+		top = Min(level, meta.entry_level);
 	}
 
-	/* build the two tuples */
+	/* build the two tuples, the element's own lists filled in */
 	esz = VEC_ELEMENT_TUPLE_SIZE(dim, storage, cb);
 	nsz = VEC_NEIGHBOR_TUPLE_SIZE(level, info->m, cb);
 	etup = palloc0(esz);
@@ -473,7 +360,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	etup->dim = dim;
 	etup->heaptids[0] = *heaptid;
 	etup->codebytes = cb;
-	memcpy(etup->data, stored, vbytes);
+	vec_store_vector(storage, vec, etup->data, dim);
 	if (cb > 0)
 		memcpy(VecElementCode(etup, storage), code, cb);
 
@@ -485,7 +372,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	ntup->codesize = cb;
 	for (int i = 0; i < VEC_NEIGHBOR_SLOTS(level, info->m); i++)
 		ItemPointerSetInvalid(&ntup->entries[i].tid);
-	for (int lc = 0; lc <= level; lc++)
+	for (int lc = 0; lc <= top; lc++)
 	{
 		int			start = VEC_LEVEL_START(lc, info->m);
 
@@ -500,32 +387,41 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 		}
 	}
 
-	/* write them: together on one page when they fit, else apart */
+	/*
+	 * Write them: into a slot VACUUM freed when the free space map knows
+	 * one, else together on the insert page or a new one when they fit on
+	 * one page, else apart.
+	 */
+	if (MAXALIGN(esz) + MAXALIGN(nsz) + 2 * sizeof(ItemIdData) <= VEC_PAGE_USABLE)
+	{
+		if (!vec_place_reuse(index, etup, esz, ntup, nsz, &etid, &ntid))
+		{
+			BlockNumber hint = meta.insert_page;
+
+			vec_place(index, &hint, (Item) ntup, nsz, (Item) etup, esz, &ntid, &etid);
+		}
+	}
+	else
 	{
 		BlockNumber hint = meta.insert_page;
+		ItemPointerData dummy;
 
-		if (MAXALIGN(esz) + MAXALIGN(nsz) + 2 * sizeof(ItemIdData) <= VEC_PAGE_USABLE)
-			vec_place(index, &hint, (Item) ntup, nsz, (Item) etup, esz, &ntid, &etid);
-		else
-		{
-			ItemPointerData dummy;
-
-			vec_place(index, &hint, (Item) ntup, nsz, NULL, 0, &ntid, &dummy);
-			etup->neighbortid = ntid;
-			vec_place(index, &hint, (Item) etup, esz, NULL, 0, &etid, &dummy);
-		}
+		vec_place(index, &hint, (Item) ntup, nsz, NULL, 0, &ntid, &dummy);
+		etup->neighbortid = ntid;
+		vec_place(index, &hint, (Item) etup, esz, NULL, 0, &etid, &dummy);
 	}
 
 	/* back-links: the new element becomes reachable from here on */
-	for (int lc = 0; lc <= level; lc++)
-		for (int i = 0; i < nsel[lc]; i++)
-			vec_update_neighbor(index, &dg, &sel[lc][i], lc, &etid, 0,
-								sel[lc][i].dist, scratch,
-								lc == 0 ? code : NULL, lc == 0 ? codebuf : NULL);
+	memset(&self, 0, sizeof(self));
+	self.id = vec_tid_to_id(&etid);
+	self.version = etup->version;
+	self.level = level;
+	self.state = VEC_ELEM_LIVE;
+	self.ntid = ntid;
+	vec_link_neighbors(&dg.g, &self, top, sel, nsel, false, code, scratch);
 
 	/* new entry point (we hold ExclusiveLock in that case) */
-	top = (meta.entry_level < level || meta.dimensions == 0);
-	if (top)
+	if (meta.entry_level < level || meta.dimensions == 0)
 	{
 		Buffer		buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
 		GenericXLogState *state;
@@ -544,7 +440,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 			mp->entry_blkno = ItemPointerGetBlockNumber(&etid);
 			mp->entry_offno = ItemPointerGetOffsetNumber(&etid);
 			mp->entry_level = level;
-			mp->entry_version = 0;
+			mp->entry_version = etup->version;
 		}
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(buf);

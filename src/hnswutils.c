@@ -17,6 +17,8 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "vecidx.h"
@@ -382,8 +384,11 @@ vec_sort_cands(VecCand *c, int n)
 /*
  * SEARCH-LAYER of the HNSW paper: best-first search from the entry points
  * ep[0..nep) on level lc with a result list of size ef.  The ef nearest
- * elements found are written to result[] (capacity >= ef) in ascending
- * distance order; returns their number.  'visited' must be initialised by
+ * live elements found are written to result[] (capacity >= ef) in
+ * ascending distance order; returns their number.  Deleted elements (no
+ * heap TIDs left, not yet repaired away by VACUUM) are expanded like any
+ * other but never enter the result list, so they neither use up ef nor
+ * become an insert's neighbours.  'visited' must be initialised by
  * the caller; it is extended with every element whose distance was
  * computed.
  */
@@ -412,9 +417,12 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 			continue;
 		pool[npool] = ep[i];
 		vec_heap_push(&cands, ep[i].dist, npool);
-		vec_heap_push(&res, ep[i].dist, npool);
-		if (res.n > ef)
-			(void) vec_heap_pop(&res);
+		if (ep[i].state == VEC_ELEM_LIVE)
+		{
+			vec_heap_push(&res, ep[i].dist, npool);
+			if (res.n > ef)
+				(void) vec_heap_pop(&res);
+		}
 		npool++;
 		if (npool == poolcap)
 		{
@@ -462,9 +470,13 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 				if (base + i != npool)
 					pool[npool] = *e;
 				vec_heap_push(&cands, pool[npool].dist, npool);
-				vec_heap_push(&res, pool[npool].dist, npool);
-				if (res.n > ef)
-					(void) vec_heap_pop(&res);
+				/* deleted elements are waypoints: they use up no result slot */
+				if (pool[npool].state == VEC_ELEM_LIVE)
+				{
+					vec_heap_push(&res, pool[npool].dist, npool);
+					if (res.n > ef)
+						(void) vec_heap_pop(&res);
+				}
 				npool++;
 			}
 		}
@@ -527,7 +539,7 @@ vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands, int maxcount,
 		const float *v;
 		bool		good = true;
 
-		v = g->ops->vector(g, cands[i].id, buf);
+		v = g->ops->vector(g, cands[i].id, cands[i].version, buf);
 		if (v == NULL)
 			continue;
 		for (int j = 0; j < nout; j++)
@@ -548,7 +560,268 @@ vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands, int maxcount,
 	return nout;
 }
 
+/*
+ * The new contents of one neighbour list (capacity cap) of element baseid,
+ * from its current entries cur[0..ncur) and the edit (see VecListEdit).
+ * Writes the entries to out[] and returns their number; *changed tells
+ * whether they differ from cur[].  Every path that changes a list goes
+ * through here: an insert's back-links (one candidate), an element's own
+ * lists (all of its selected neighbours), the in-memory build, and
+ * VACUUM's repair (drop the deleted targets, add their neighbours).
+ */
+int
+vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
+			   VecListEdit *edit, VecNbr *out, bool *changed)
+{
+	VecCand		stackc[4 * VECHNSW_MAX_M + 1];
+	VecCand		stacks[2 * VECHNSW_MAX_M];
+	VecCand    *cands = stackc;
+	VecCand    *sel = stacks;
+	int			nc = 0,
+				nkept,
+				ndropped = 0,
+				nsel,
+				nout = 0;
+	float		maxdist = -get_float4_infinity();
+	bool		anyadded = false;
+
+	*changed = false;
+	if (ncur + edit->nadd > lengthof(stackc))
+		cands = palloc(sizeof(VecCand) * (ncur + edit->nadd));
+
+	for (int i = 0; i < ncur; i++)
+	{
+		if (cur[i].id == baseid || (edit->drop && vec_idset_contains(edit->drop, cur[i].id)))
+		{
+			ndropped++;
+			continue;
+		}
+		cands[nc].id = cur[i].id;
+		cands[nc].version = cur[i].version;
+		cands[nc].dist = cur[i].distance;
+		maxdist = Max(maxdist, cur[i].distance);
+		nc++;
+	}
+	nkept = nc;
+	for (int j = 0; j < edit->nadd; j++)
+	{
+		const VecCand *a = &edit->add[j];
+		int			k;
+
+		if (a->id == baseid)
+			continue;
+		for (k = 0; k < nc; k++)
+			if (cands[k].id == a->id)
+				break;
+		if (k < nc)
+			continue;			/* already an edge (or added twice) */
+		cands[nc] = *a;
+		nc++;
+	}
+
+	if (nc == nkept && ndropped == 0)
+		goto unchanged;			/* nothing new */
+
+	if (nc <= cap)
+	{
+		/* room for all: keep every remaining edge, append the new ones */
+		for (int i = 0; i < nc; i++)
+		{
+			out[i].id = cands[i].id;
+			out[i].version = cands[i].version;
+			out[i].distance = cands[i].dist;
+		}
+		nout = nc;
+		*changed = true;
+		goto done;
+	}
+
+	/* a full list only takes a candidate nearer than its farthest edge */
+	if (ndropped == 0)
+	{
+		bool		nearer = false;
+
+		for (int i = nkept; i < nc; i++)
+			if (cands[i].dist < maxdist)
+				nearer = true;
+		if (!nearer)
+			goto unchanged;
+	}
+
+	vec_sort_cands(cands, nc);
+	if (cap > lengthof(stacks))
+		sel = palloc(sizeof(VecCand) * cap);
+	nsel = vec_select_neighbors(g, cands, nc, cap, sel, edit->scratch);
+	for (int i = 0; i < nsel; i++)
+	{
+		bool		old = false;
+
+		for (int k = 0; k < ncur; k++)
+			if (cur[k].id == sel[i].id)
+				old = true;
+		anyadded |= !old;
+		out[i].id = sel[i].id;
+		out[i].version = sel[i].version;
+		out[i].distance = sel[i].dist;
+	}
+	nout = nsel;
+
+	/*
+	 * Nothing dropped and no candidate made it: leave the list as it is
+	 * rather than lose the edges the heuristic would prune.
+	 */
+	if (!anyadded && ndropped == 0)
+		goto unchanged;
+	*changed = true;
+	goto done;
+
+unchanged:
+	memcpy(out, cur, sizeof(VecNbr) * ncur);
+	nout = ncur;
+	ndropped = 0;
+done:
+	edit->ndropped = ndropped;
+	if (cands != stackc)
+		pfree(cands);
+	if (sel != stacks)
+		pfree(sel);
+	return nout;
+}
+
+/*
+ * Neighbour search for a new element with vector q and the given level:
+ * greedy descent from *ep (on entry_level) to level + 1, then a search with
+ * ef on every level from min(level, entry_level) down to 0, selecting each
+ * level's neighbours with the heuristic into sel[lc][0..nsel[lc]) (palloc'd
+ * here).  With dedup, a live element holding exactly q (distance 0) that
+ * takes heaptid ends the insert: returns false.  ep must hold ef entries.
+ * Shared by the in-memory build and the on-disk insert.
+ */
+bool
+vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
+				   int level, int ef, bool dedup, ItemPointer heaptid,
+				   VecCand **sel, int *nsel, float *scratch)
+{
+	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
+	int			nep = 1;
+
+	if (entry_level > level)
+		vec_greedy_descend(g, q, ep, entry_level, level);
+
+	for (int lc = Min(level, entry_level); lc >= 0; lc--)
+	{
+		VecIdSet	visited;
+		int			n;
+		int			cap = VEC_LEVEL_CAP(lc, g->m);
+
+		vec_idset_init(&visited, ef * g->m);
+		n = vec_search_layer(g, q, ep, nep, ef, lc, res, &visited);
+		pfree(visited.keys);
+
+		/* the identical vector already indexed: share its element */
+		if (lc == 0 && dedup)
+		{
+			for (int i = 0; i < n && res[i].dist <= 0; i++)
+				if (g->ops->add_heaptid(g, &res[i], q, heaptid))
+				{
+					pfree(res);
+					return false;
+				}
+		}
+
+		sel[lc] = palloc(sizeof(VecCand) * cap);
+		nsel[lc] = vec_select_neighbors(g, res, n, cap, sel[lc], scratch);
+		if (n > 0)
+		{
+			memcpy(ep, res, sizeof(VecCand) * n);
+			nep = n;
+		}
+	}
+	pfree(res);
+	return true;
+}
+
+/*
+ * Link a new element (self: id, version and, on disk, its neighbour tuple)
+ * into levels 0..top, bottom up: with ownlists, its own list on the level
+ * first, then the back-link from each selected neighbour, pruned by the
+ * heuristic when that list is full.  code is the new element's RaBitQ code
+ * (disk, level 0), or NULL.  Whoever reaches the element on a level finds
+ * its lists on every lower level already filled.
+ */
+void
+vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
+				   const int *nsel, bool ownlists, const char *code, float *scratch)
+{
+	VecListEdit edit;
+
+	for (int lc = 0; lc <= top; lc++)
+	{
+		memset(&edit, 0, sizeof(edit));
+		edit.scratch = scratch;
+		if (ownlists && nsel[lc] > 0)
+		{
+			edit.add = sel[lc];
+			edit.nadd = nsel[lc];
+			(void) g->ops->update_list(g, self, lc, &edit);
+		}
+		for (int i = 0; i < nsel[lc]; i++)
+		{
+			VecCand		me = *self;
+
+			me.dist = sel[lc][i].dist;
+			memset(&edit, 0, sizeof(edit));
+			edit.scratch = scratch;
+			edit.add = &me;
+			edit.nadd = 1;
+			edit.addcode = lc == 0 ? code : NULL;
+			(void) g->ops->update_list(g, &sel[lc][i], lc, &edit);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------- disk graph */
+
+/*
+ * A block number read from a page (an edge, the entry point, a neighbour
+ * tuple's location) must name an element page: not the meta page, and not
+ * InvalidBlockNumber, which ReadBuffer would take for P_NEW and extend the
+ * index.  Blocks past the end make ReadBuffer fail with an ERROR by itself.
+ */
+void
+vec_check_blkno(Relation index, BlockNumber blkno)
+{
+	if (blkno == VECHNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" names block %u as an element page",
+						RelationGetRelationName(index), blkno)));
+}
+
+/*
+ * A locked element page must look like one before anything is read from
+ * it: all zeroes (a page added by an insert that crashed before logging
+ * it), or our special space, page id and flags, and sane bounds.  Costs a
+ * few comparisons per page access.
+ */
+void
+vec_check_page(Relation index, Page page, BlockNumber blkno)
+{
+	PageHeader	ph = (PageHeader) page;
+
+	if (PageIsNew(page))
+		return;
+	if (ph->pd_special != BLCKSZ - MAXALIGN(sizeof(VecPageOpaqueData)) ||
+		ph->pd_lower < SizeOfPageHeaderData || ph->pd_lower > ph->pd_upper ||
+		ph->pd_upper > ph->pd_special ||
+		VecPageGetOpaque(page)->page_id != VECHNSW_PAGE_ID ||
+		VecPageGetOpaque(page)->flags != VEC_PAGE_ELEMENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" contains a corrupted page at block %u",
+						RelationGetRelationName(index), blkno),
+				 errhint("Please REINDEX it.")));
+}
 
 /*
  * Pin (reusing the last pin when possible) and share-lock a block.
@@ -557,16 +830,41 @@ vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands, int maxcount,
 static Page
 vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 {
+	Page		page;
+
 	if (dg->blkno != blkno)
 	{
 		if (BufferIsValid(dg->buf))
 			ReleaseBuffer(dg->buf);
+		dg->buf = InvalidBuffer;
+		dg->blkno = InvalidBlockNumber;
+		vec_check_blkno(dg->index, blkno);
 		dg->buf = ReadBuffer(dg->index, blkno);
 		dg->blkno = blkno;
 	}
 	LockBuffer(dg->buf, BUFFER_LOCK_SHARE);
 	vec_counters.page_reads++;
-	return BufferGetPage(dg->buf);
+	page = BufferGetPage(dg->buf);
+	vec_check_page(dg->index, page, blkno);
+	return page;
+}
+
+/*
+ * The neighbour tuple at tid on the locked page, if it is one of this
+ * index's (type, m, size) and belongs to the element version given; else
+ * NULL.
+ */
+static VecNeighborTuple
+vec_dg_neighbor_tuple(VecDiskGraph *dg, Page page, const ItemPointerData *tid, uint16 version)
+{
+	Size		len;
+	VecNeighborTuple nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(tid), &len);
+
+	if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != version ||
+		nt->m != dg->g.m || nt->level > VECHNSW_MAX_LEVEL ||
+		len < VEC_NEIGHBOR_TUPLE_SIZE(nt->level, nt->m, nt->codesize))
+		return NULL;
+	return nt;
 }
 
 static int
@@ -580,9 +878,8 @@ vec_dg_neighbors(VecGraph *g, const VecCand *c, int lc, VecNbr *out)
 	if (!ItemPointerIsValid(&c->ntid))
 		return 0;
 	page = vec_dg_lock(dg, ItemPointerGetBlockNumber(&c->ntid));
-	nt = vec_page_item(page, ItemPointerGetOffsetNumber(&c->ntid));
-	if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == c->version &&
-		lc <= nt->level)
+	nt = vec_dg_neighbor_tuple(dg, page, &c->ntid, c->version);
+	if (nt != NULL && lc <= nt->level)
 	{
 		int			start = VEC_LEVEL_START(lc, nt->m);
 		int			cap = VEC_LEVEL_CAP(lc, nt->m);
@@ -617,17 +914,18 @@ vec_cand_from_element(VecCand *out, VecElementTuple et, uint64 id)
 }
 
 static const float *
-vec_dg_vector(VecGraph *g, uint64 id, float *dst)
+vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
 {
 	VecDiskGraph *dg = (VecDiskGraph *) g;
 	Page		page;
 	VecElementTuple et;
 	bool		ok = false;
+	Size		len;
 
 	page = vec_dg_lock(dg, (BlockNumber) (id >> 16));
-	et = vec_page_item(page, (OffsetNumber) (id & 0xFFFF));
-	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->state != VEC_ELEM_FREE &&
-		et->dim == g->dim)
+	et = vec_page_item_len(page, (OffsetNumber) (id & 0xFFFF), &len);
+	if (vec_element_usable(et, version, g->dim) &&
+		len >= offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(g->dim, g->storage))
 	{
 		vec_load_vector(g->storage, et->data, dst, g->dim);
 		ok = true;
@@ -668,6 +966,8 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			bufs[i] = dg->buf;
 		else
 		{
+			/* an ERROR releases the pins and locks held (resource owner) */
+			vec_check_blkno(dg->index, blk);
 			bufs[i] = ReadBuffer(dg->index, blk);
 			__builtin_prefetch(BufferGetPage(bufs[i]));
 		}
@@ -675,9 +975,14 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 	for (int i = 0; i < count; i++)
 	{
 		char	   *page = (char *) BufferGetPage(bufs[i]);
-		ItemId		iid = PageGetItemId((Page) page, (OffsetNumber) (nbrs[i].id & 0xFFFF));
-		unsigned	off = ItemIdGetOffset(iid);
+		OffsetNumber offno = (OffsetNumber) (nbrs[i].id & 0xFFFF);
+		ItemId		iid;
+		unsigned	off;
 
+		if (offno < FirstOffsetNumber || offno > MaxOffsetNumber)
+			continue;
+		iid = PageGetItemId((Page) page, offno);
+		off = ItemIdGetOffset(iid);
 		if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
 		{
 			__builtin_prefetch(page + off);
@@ -691,12 +996,16 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		Page		page;
 		VecElementTuple et;
 
+		Size		len;
+
 		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 		vec_counters.page_reads++;
 		page = BufferGetPage(bufs[i]);
-		et = vec_page_item(page, (OffsetNumber) (nbrs[i].id & 0xFFFF));
+		vec_check_page(dg->index, page, BufferGetBlockNumber(bufs[i]));
+		et = vec_page_item_len(page, (OffsetNumber) (nbrs[i].id & 0xFFFF), &len);
 		ok[i] = false;
-		if (vec_element_usable(et, nbrs[i].version, g->dim))
+		if (vec_element_usable(et, nbrs[i].version, g->dim) &&
+			len >= offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(g->dim, g->storage))
 		{
 			out[i].dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 			vec_counters.exact_distances++;
@@ -720,10 +1029,217 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 	}
 }
 
+/*
+ * Change base's list on level lc by edit, optimistically (docs/LOCKING.md):
+ * copy the list (and on level 0 its code slots) under a share lock, compute
+ * the new list with no lock held (the heuristic reads other elements'
+ * vectors, one page at a time), then take the exclusive lock and install it
+ * only if the list is still byte for byte what was copied; otherwise start
+ * over.  It starts over until it succeeds: every failed attempt means that
+ * another backend installed a change of this list meanwhile, so the system
+ * as a whole makes progress, and the wait can be cancelled.  Code slots of
+ * kept edges travel with them; a new edge's code comes from edit->addcode
+ * (a back-link) or from the target's element tuple.  Nothing can raise an
+ * ERROR between GenericXLogStart and GenericXLogFinish.
+ */
+static bool
+vec_dg_update_list(VecGraph *g, const VecCand *base, int lc, VecListEdit *edit)
+{
+	VecDiskGraph *dg = (VecDiskGraph *) g;
+	int			m = g->m;
+	int			cap = VEC_LEVEL_CAP(lc, m);
+	int			start = VEC_LEVEL_START(lc, m);
+	VecNeighborEntry old[2 * VECHNSW_MAX_M];
+	VecNeighborEntry new[2 * VECHNSW_MAX_M];
+	VecNbr		cur[2 * VECHNSW_MAX_M];
+	int			curslot[2 * VECHNSW_MAX_M];
+	VecNbr		out[2 * VECHNSW_MAX_M];
+	bool		changed = false;
+	BlockNumber blkno;
+	Buffer		buf;
+
+	if (!ItemPointerIsValid(&base->ntid))
+		return false;
+	blkno = ItemPointerGetBlockNumber(&base->ntid);
+	vec_check_blkno(dg->index, blkno);
+	if (dg->code_bytes > 0 && dg->codebuf == NULL)
+	{
+		dg->codebufsize = (Size) 2 * 2 * m * dg->code_bytes;
+		dg->codebuf = MemoryContextAlloc(dg->cxt, dg->codebufsize);
+	}
+	buf = ReadBuffer(dg->index, blkno);
+
+	for (;;)
+	{
+		VecNeighborTuple nt;
+		Page		page;
+		int			ncur = 0,
+					nout;
+		int			cs;
+		char	   *oldcodes = dg->codebuf;
+		char	   *newcodes = dg->codebuf ? dg->codebuf + (Size) cap * dg->code_bytes : NULL;
+		GenericXLogState *state;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* 1. copy the current list under a share lock */
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		vec_check_page(dg->index, page, blkno);
+		nt = vec_dg_neighbor_tuple(dg, page, &base->ntid, base->version);
+		if (nt == NULL || lc > nt->level)
+		{
+			/* the element was freed (or never had this level) */
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			break;
+		}
+		memcpy(old, &nt->entries[start], sizeof(VecNeighborEntry) * cap);
+		cs = (lc == 0 && dg->code_bytes > 0 && nt->codesize == dg->code_bytes) ? nt->codesize : 0;
+		if (cs > 0)
+			memcpy(oldcodes, VecNeighborCode(nt, 0), (Size) cap * cs);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+		/* 2. compute the new list without holding a lock */
+		for (int i = 0; i < cap; i++)
+		{
+			if (!ItemPointerIsValid(&old[i].tid))
+				continue;
+			cur[ncur].id = vec_tid_to_id(&old[i].tid);
+			cur[ncur].version = old[i].version;
+			cur[ncur].distance = old[i].distance;
+			curslot[ncur] = i;
+			ncur++;
+		}
+		nout = vec_list_merge(g, base->id, cur, ncur, cap, edit, out, &changed);
+		if (!changed)
+			break;
+
+		for (int i = 0; i < cap; i++)
+		{
+			VecNeighborEntry *e = &new[i];
+			char	   *slot = cs > 0 ? newcodes + (Size) i * cs : NULL;
+			int			k;
+
+			if (i >= nout)
+			{
+				ItemPointerSetInvalid(&e->tid);
+				e->version = 0;
+				e->distance = 0;
+				if (slot)
+					memset(slot, 0, cs);
+				continue;
+			}
+			vec_id_to_tid(out[i].id, &e->tid);
+			e->version = out[i].version;
+			e->distance = out[i].distance;
+			if (slot == NULL)
+				continue;
+			/* the code: carried with a kept edge, given, or read */
+			for (k = 0; k < ncur; k++)
+				if (cur[k].id == out[i].id)
+					break;
+			if (k < ncur)
+				memcpy(slot, oldcodes + (Size) curslot[k] * cs, cs);
+			else if (edit->addcode != NULL && edit->nadd == 1 && edit->add[0].id == out[i].id)
+				memcpy(slot, edit->addcode, cs);
+			else if (!vec_disk_code(dg, out[i].id, out[i].version, slot))
+			{
+				/* the target went away meanwhile: leave the slot empty */
+				ItemPointerSetInvalid(&e->tid);
+				e->version = 0;
+				e->distance = 0;
+				memset(slot, 0, cs);
+			}
+		}
+
+		/* 3. install it if the list is unchanged, else start over */
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		vec_check_page(dg->index, page, blkno);
+		nt = vec_dg_neighbor_tuple(dg, page, &base->ntid, base->version);
+		if (nt == NULL || lc > nt->level)
+		{
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			changed = false;
+			break;
+		}
+		if (memcmp(&nt->entries[start], old, sizeof(VecNeighborEntry) * cap) != 0 ||
+			(cs > 0 && nt->codesize != cs))
+		{
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+			edit->retries++;
+			continue;
+		}
+		state = GenericXLogStart(dg->index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		nt = (VecNeighborTuple) vec_page_item(page, ItemPointerGetOffsetNumber(&base->ntid));
+		memcpy(&nt->entries[start], new, sizeof(VecNeighborEntry) * cap);
+		if (cs > 0)
+			memcpy(VecNeighborCode(nt, 0), newcodes, (Size) cap * cs);
+		GenericXLogFinish(state);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		break;
+	}
+	ReleaseBuffer(buf);
+	return changed;
+}
+
+/*
+ * Add heaptid to element c, which holds the vector vec: lock its page
+ * exclusively and re-check (type, version, live, room, the stored bytes).
+ */
+static bool
+vec_dg_add_heaptid(VecGraph *g, const VecCand *c, const float *vec, ItemPointer heaptid)
+{
+	VecDiskGraph *dg = (VecDiskGraph *) g;
+	Size		vbytes = VEC_VECTOR_BYTES(g->dim, g->storage);
+	const void *stored = vec;
+	void	   *tmp = NULL;
+	ItemPointerData etid;
+	Buffer		buf;
+	Page		page;
+	VecElementTuple et;
+	Size		len;
+	bool		done = false;
+
+	if (g->storage != VEC_STORAGE_F32)
+	{
+		tmp = palloc(vbytes);
+		vec_store_vector(g->storage, vec, tmp, g->dim);
+		stored = tmp;
+	}
+	vec_id_to_tid(c->id, &etid);
+	vec_check_blkno(dg->index, ItemPointerGetBlockNumber(&etid));
+	buf = ReadBuffer(dg->index, ItemPointerGetBlockNumber(&etid));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	vec_check_page(dg->index, page, ItemPointerGetBlockNumber(&etid));
+	et = vec_page_item_len(page, ItemPointerGetOffsetNumber(&etid), &len);
+	if (vec_element_usable(et, c->version, g->dim) && et->state == VEC_ELEM_LIVE &&
+		et->ntids < VECHNSW_HEAPTIDS &&
+		len >= offsetof(VecElementTupleData, data) + vbytes &&
+		memcmp(et->data, stored, vbytes) == 0)
+	{
+		GenericXLogState *state = GenericXLogStart(dg->index);
+
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		et = vec_page_item(page, ItemPointerGetOffsetNumber(&etid));
+		et->heaptids[et->ntids++] = *heaptid;
+		GenericXLogFinish(state);
+		done = true;
+	}
+	UnlockReleaseBuffer(buf);
+	if (tmp)
+		pfree(tmp);
+	return done;
+}
+
 static const VecGraphOps vec_disk_ops = {
 	vec_dg_neighbors,
 	vec_dg_visit,
-	vec_dg_vector
+	vec_dg_vector,
+	vec_dg_update_list,
+	vec_dg_add_heaptid
 };
 
 void
@@ -739,6 +1255,9 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->blkno = InvalidBlockNumber;
 	dg->code_bytes = info->code_bytes;
 	dg->batchbufs = palloc(sizeof(Buffer) * 2 * info->m);
+	dg->codebuf = NULL;
+	dg->codebufsize = 0;
+	dg->cxt = CurrentMemoryContext;
 }
 
 /* copy the code slot of element id (if its version matches) into dst */
@@ -749,10 +1268,13 @@ vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst)
 	VecElementTuple et;
 	bool		ok = false;
 
+	Size		len;
+
 	page = vec_dg_lock(dg, (BlockNumber) (id >> 16));
-	et = vec_page_item(page, (OffsetNumber) (id & 0xFFFF));
-	if (et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == version &&
-		et->codebytes == dg->code_bytes && dg->code_bytes > 0)
+	et = vec_page_item_len(page, (OffsetNumber) (id & 0xFFFF), &len);
+	if (vec_element_usable(et, version, dg->g.dim) &&
+		et->codebytes == dg->code_bytes && dg->code_bytes > 0 &&
+		len >= VEC_ELEMENT_TUPLE_SIZE(dg->g.dim, dg->g.storage, dg->code_bytes))
 	{
 		memcpy(dst, VecElementCode(et, dg->g.storage), dg->code_bytes);
 		ok = true;
@@ -843,6 +1365,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		VecNeighborTuple nt;
 		VecCand		e;
 		BlockNumber nblk;
+		Size		elen;
 
 		if (res.n >= ef && c.dist > res.items[0].dist)
 			break;
@@ -850,8 +1373,9 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 
 		/* the element: exact distance */
 		page = vec_dg_lock(dg, (BlockNumber) (cc.id >> 16));
-		et = vec_page_item(page, (OffsetNumber) (cc.id & 0xFFFF));
-		if (!vec_element_usable(et, cc.version, g->dim))
+		et = vec_page_item_len(page, (OffsetNumber) (cc.id & 0xFFFF), &elen);
+		if (!vec_element_usable(et, cc.version, g->dim) ||
+			elen < offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(g->dim, g->storage))
 		{
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			continue;
@@ -868,10 +1392,10 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			page = vec_dg_lock(dg, nblk);
 		}
-		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&e.ntid));
+		nt = vec_dg_neighbor_tuple(dg, page, &e.ntid, e.version);
 
-		/* the result list keeps the ef best exact distances */
-		if (res.n < ef || e.dist < res.items[0].dist)
+		/* the result list keeps the ef best exact distances of live elements */
+		if (e.state == VEC_ELEM_LIVE && (res.n < ef || e.dist < res.items[0].dist))
 		{
 			int			slot;
 
@@ -883,8 +1407,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			vec_heap_push(&res, e.dist, slot);
 		}
 
-		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == e.version &&
-			nt->codesize == dg->code_bytes && dg->code_bytes > 0)
+		if (nt != NULL && nt->codesize == dg->code_bytes && dg->code_bytes > 0)
 		{
 			int			cap = 2 * nt->m;
 

@@ -1,106 +1,863 @@
 /*-------------------------------------------------------------------------
  *
  * hnswvacuum.c
- *	  VACUUM for vechnsw: remove dead heap TIDs, report statistics.
+ *	  VACUUM for vechnsw: remove dead heap TIDs, repair the graph around
+ *	  elements left without rows, free their slots for reuse.
  *
- * ambulkdelete visits every element page once, under a cleanup lock, and
- * drops each heap TID the callback reports dead before it returns, so the
- * heap may reuse those line pointers afterwards.  An element left with no
- * heap TIDs becomes VEC_ELEM_DELETED: it stays in the graph as a waypoint
- * (its edges keep the graph connected) and scans never return it.  Pruning
- * edges to deleted elements and recycling their slots is the delete
- * lifecycle (docs/DELETE_LIFECYCLE.md).
+ * ambulkdelete runs four steps (docs/DELETE_LIFECYCLE.md has the state
+ * diagram, docs/LOCKING.md the locks):
+ *
+ * 1. TIDs: visit every element page once under a cleanup lock and drop each
+ *	  heap TID the callback reports dead, before returning (the heap may
+ *	  reuse those line pointers afterwards).  An element left with no TIDs
+ *	  becomes DELETED.  Every DELETED element (also ones an interrupted
+ *	  earlier VACUUM left) is collected.
+ * 2. Barrier: take the entry lock exclusively for a moment.  If the entry
+ *	  point is deleted it moves to the highest live element (or the graph
+ *	  becomes empty).  Taking the lock waits for every insert that started
+ *	  before: only those can still link to an element that was live when
+ *	  they looked at it.  Inserts that start later never choose a deleted
+ *	  element as a neighbour (the search keeps them out of its results).
+ * 3. Repair: every live element whose list (any level) names a deleted
+ *	  element gets those edges replaced: the candidates are its remaining
+ *	  neighbours plus the deleted elements' neighbours on that level (and,
+ *	  through a deleted one, their neighbours: two hops), ranked by the same
+ *	  heuristic as inserts, installed by the same optimistic list update.
+ *	  No graph search: the work per repaired list is the candidates'
+ *	  distances and the heuristic.
+ * 4. Free: now no live list names them, so every collected element becomes
+ *	  FREE: its element tuple shrinks to a header with the version bumped
+ *	  (an edge with the old version is stale and ignored), its neighbour
+ *	  tuple to an empty one, and the page's free space goes to the free
+ *	  space map, where inserts look for room before extending the index.
+ *
+ * When the deleted elements' lists do not fit in maintenance_work_mem,
+ * steps 3 and 4 run in several rounds of as many as fit.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "commands/defrem.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/pg_rusage.h"
+#include "tcop/pquery.h"
 #include "utils/rel.h"
 
 #include "vecidx.h"
+
+/* one element without heap TIDs, to be repaired away and freed */
+typedef struct VecDeadElem
+{
+	uint64		id;
+	uint16		version;
+	uint8		level;
+	ItemPointerData ntid;
+	Size		lists;			/* offset of its lists in VecVacState.lists,
+								 * (level + 2) * m entries; id 0 = empty */
+} VecDeadElem;
+
+typedef struct VecVacState
+{
+	Relation	index;
+	IndexVacuumInfo *info;
+	VecIndexInfo *vinfo;
+	VecDiskGraph dg;
+	int			m;
+	int			dim;
+
+	VecDeadElem *dead;			/* in id (= block, offset) order */
+	int			ndead;
+	int			capdead;
+	VecIdSet	alldead;		/* ids of all of them */
+
+	/* the current round: dead[rfirst .. rend) */
+	int			rfirst;
+	int			rend;
+	VecIdSet	rounddead;
+	VecNbr	   *lists;
+
+	/* highest live element seen in step 1: the new entry point if needed */
+	uint64		best_id;
+	uint16		best_version;
+	int			best_level;
+
+	/* counters for VACUUM VERBOSE */
+	int64		newly_deleted;
+	int64		lists_repaired;
+	int64		edges_replaced;
+	int64		list_retries;
+	int64		freed;
+	int64		pages_with_room;
+	bool		entry_moved;
+} VecVacState;
+
+/*
+ * The level of this VACUUM's own messages.  PostgreSQL 15 passes index AMs
+ * message_level DEBUG2 even under VACUUM VERBOSE, so look at the VACUUM
+ * statement being run: with VERBOSE, report at INFO like the heap does.
+ */
+static int
+vec_vacuum_elevel(IndexVacuumInfo *info)
+{
+	ListCell   *lc;
+
+	if (info->message_level > DEBUG2 || IsAutoVacuumWorkerProcess() ||
+		ActivePortal == NULL)
+		return info->message_level;
+	foreach(lc, ActivePortal->stmts)
+	{
+		PlannedStmt *ps = lfirst_node(PlannedStmt, lc);
+		ListCell   *oc;
+
+		if (ps->utilityStmt == NULL || !IsA(ps->utilityStmt, VacuumStmt))
+			continue;
+		foreach(oc, ((VacuumStmt *) ps->utilityStmt)->options)
+		{
+			DefElem    *opt = lfirst_node(DefElem, oc);
+
+			if (strcmp(opt->defname, "verbose") == 0 && defGetBoolean(opt))
+				return INFO;
+		}
+	}
+	return info->message_level;
+}
+
+/* record how much room a page has for new tuples (a hint for inserts) */
+void
+vec_record_free_space(Relation index, BlockNumber blkno, Page page)
+{
+	Size		avail = PageIsNew(page) ? 0 : PageGetExactFreeSpace(page);
+
+	RecordPageWithFreeSpace(index, blkno, avail);
+}
+
+/* a page has free element slots, or room worth announcing */
+static bool
+vec_page_has_room(Page page, Size pairsize)
+{
+	OffsetNumber maxoff;
+
+	if (PageIsNew(page))
+		return false;
+	if (PageGetExactFreeSpace(page) >= pairsize)
+		return true;
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		VecElementTuple et = vec_page_item(page, off);
+
+		if (et && et->type == VEC_TUPLE_ELEMENT && et->state == VEC_ELEM_FREE)
+			return true;
+	}
+	return false;
+}
+
+/* index of element id in st->dead, or -1 */
+static int
+vec_dead_find(VecVacState *st, uint64 id)
+{
+	int			lo = 0,
+				hi = st->ndead - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (st->dead[mid].id == id)
+			return mid;
+		if (st->dead[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * Step 1: remove dead heap TIDs page by page; collect the deleted elements.
+ */
+static void
+vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
+				IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = st->index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	Size		pairsize = MAXALIGN(VEC_ELEMENT_TUPLE_SIZE(st->dim, st->vinfo->storage,
+													   st->dg.code_bytes)) +
+		MAXALIGN(VEC_NEIGHBOR_TUPLE_SIZE(0, st->m, st->dg.code_bytes)) + 2 * sizeof(ItemIdData);
+
+	/* pages added while we run hold only TIDs newer than this VACUUM */
+	for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		GenericXLogState *state = NULL;
+		bool		room;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+		LockBufferForCleanup(buf);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		vec_check_page(index, page, blkno);
+
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			Size		len;
+			VecElementTuple et = vec_page_item_len(page, off, &len);
+			ItemPointerData keep[VECHNSW_HEAPTIDS];
+			ItemPointerData etid;
+			int			nkeep = 0;
+
+			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || len < VEC_ELEMENT_TOMBSTONE_SIZE ||
+				et->state == VEC_ELEM_FREE)
+				continue;
+			if (et->ntids > VECHNSW_HEAPTIDS || et->state > VEC_ELEM_FREE)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("index \"%s\" has a corrupted element at (%u,%u)",
+								RelationGetRelationName(index), blkno, off)));
+			ItemPointerSet(&etid, blkno, off);
+
+			if (et->state == VEC_ELEM_LIVE)
+			{
+				for (int i = 0; i < et->ntids; i++)
+				{
+					if (callback(&et->heaptids[i], callback_state))
+						stats->tuples_removed++;
+					else
+						keep[nkeep++] = et->heaptids[i];
+				}
+				stats->num_index_tuples += nkeep;
+				if (nkeep != et->ntids)
+				{
+					/* first change on this page: start its WAL record */
+					if (state == NULL)
+					{
+						state = GenericXLogStart(index);
+						page = GenericXLogRegisterBuffer(state, buf, 0);
+						et = (VecElementTuple) PageGetItem(page, PageGetItemId(page, off));
+					}
+					memcpy(et->heaptids, keep, sizeof(ItemPointerData) * nkeep);
+					for (int i = nkeep; i < VECHNSW_HEAPTIDS; i++)
+						ItemPointerSetInvalid(&et->heaptids[i]);
+					et->ntids = nkeep;
+					if (nkeep == 0)
+					{
+						et->state = VEC_ELEM_DELETED;
+						st->newly_deleted++;
+					}
+				}
+			}
+
+			if (et->state == VEC_ELEM_LIVE)
+			{
+				if ((int) et->level > st->best_level)
+				{
+					st->best_level = et->level;
+					st->best_id = vec_tid_to_id(&etid);
+					st->best_version = et->version;
+				}
+				continue;
+			}
+
+			/* deleted: to be repaired away and freed */
+			if (st->ndead == st->capdead)
+			{
+				st->capdead *= 2;
+				st->dead = repalloc_huge(st->dead, sizeof(VecDeadElem) * st->capdead);
+			}
+			st->dead[st->ndead].id = vec_tid_to_id(&etid);
+			st->dead[st->ndead].version = et->version;
+			st->dead[st->ndead].level = Min(et->level, VECHNSW_MAX_LEVEL);
+			st->dead[st->ndead].ntid = et->neighbortid;
+			st->ndead++;
+			vec_idset_add(&st->alldead, vec_tid_to_id(&etid));
+		}
+
+		if (state != NULL)
+			GenericXLogFinish(state);
+		room = vec_page_has_room(page, pairsize);
+		UnlockReleaseBuffer(buf);
+		/* refresh the map (it is not WAL-logged: a crash or failover loses it) */
+		if (room)
+		{
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			vec_record_free_space(index, blkno, BufferGetPage(buf));
+			UnlockReleaseBuffer(buf);
+		}
+	}
+	stats->num_pages = nblocks;
+}
+
+/*
+ * Step 2: the barrier.  Moves the entry point off a deleted element.
+ */
+static void
+vec_vacuum_barrier(VecVacState *st)
+{
+	Relation	index = st->index;
+	Buffer		buf;
+	Page		page;
+	VecMetaPage meta;
+	ItemPointerData etid;
+
+	LockPage(index, VECHNSW_METAPAGE_BLKNO, ExclusiveLock);
+
+	buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	meta = VecPageGetMeta(page);
+	if (meta->entry_level >= 0 && BlockNumberIsValid(meta->entry_blkno))
+	{
+		ItemPointerSet(&etid, meta->entry_blkno, meta->entry_offno);
+		if (vec_idset_contains(&st->alldead, vec_tid_to_id(&etid)))
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+
+			meta = VecPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+			if (st->best_level >= 0)
+			{
+				vec_id_to_tid(st->best_id, &etid);
+				meta->entry_blkno = ItemPointerGetBlockNumber(&etid);
+				meta->entry_offno = ItemPointerGetOffsetNumber(&etid);
+				meta->entry_level = st->best_level;
+				meta->entry_version = st->best_version;
+			}
+			else
+			{
+				/* no live element left: the graph starts again empty */
+				meta->entry_blkno = InvalidBlockNumber;
+				meta->entry_offno = InvalidOffsetNumber;
+				meta->entry_level = -1;
+				meta->entry_version = 0;
+			}
+			GenericXLogFinish(state);
+			st->entry_moved = true;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+
+	UnlockPage(index, VECHNSW_METAPAGE_BLKNO, ExclusiveLock);
+}
+
+/*
+ * Load the lists of dead[first..] into memory until the budget is used;
+ * returns the end of the round.
+ */
+static int
+vec_vacuum_load_round(VecVacState *st, int first, Size budget)
+{
+	Size		used = 0;
+	int			end = first;
+	int			m = st->m;
+
+	/* how many fit */
+	while (end < st->ndead)
+	{
+		Size		need = sizeof(VecNbr) * VEC_NEIGHBOR_SLOTS(st->dead[end].level, m);
+
+		if (end > first && used + need > budget)
+			break;
+		st->dead[end].lists = used / sizeof(VecNbr);
+		used += need;
+		end++;
+	}
+	st->lists = palloc_extended(Max(used, sizeof(VecNbr)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	vec_idset_init(&st->rounddead, end - first);
+	for (int i = first; i < end; i++)
+	{
+		VecDeadElem *d = &st->dead[i];
+		VecNbr	   *l = st->lists + d->lists;
+		BlockNumber blk = ItemPointerGetBlockNumberNoCheck(&d->ntid);
+		Buffer		buf;
+		Page		page;
+		Size		len;
+		VecNeighborTuple nt;
+
+		vec_idset_add(&st->rounddead, d->id);
+		if ((i & 255) == 0)
+			vacuum_delay_point();
+		if (!ItemPointerIsValid(&d->ntid))
+			continue;
+		vec_check_blkno(st->index, blk);
+		buf = ReadBufferExtended(st->index, MAIN_FORKNUM, blk, RBM_NORMAL, st->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		vec_check_page(st->index, page, blk);
+		nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(&d->ntid), &len);
+		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == d->version &&
+			nt->m == m && nt->level == d->level &&
+			len >= VEC_NEIGHBOR_TUPLE_SIZE(nt->level, m, nt->codesize))
+		{
+			for (int s = 0; s < VEC_NEIGHBOR_SLOTS(d->level, m); s++)
+			{
+				VecNeighborEntry *e = &nt->entries[s];
+
+				if (!ItemPointerIsValid(&e->tid))
+					continue;
+				l[s].id = vec_tid_to_id(&e->tid);
+				l[s].version = e->version;
+				l[s].distance = e->distance;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return end;
+}
+
+/*
+ * Candidates for a list that loses edges to deleted elements: the live
+ * neighbours of those elements on the same level (first hop), then, while
+ * there is room, the live neighbours of the deleted elements among them
+ * (second hop: at high delete ratios many first-hop neighbours are gone
+ * too).  seen holds the list's own entries and whatever was taken.
+ */
+static int
+vec_vacuum_gather(VecVacState *st, const VecNbr *cur, int ncur, int lc, uint64 self,
+				  VecIdSet *seen, VecNbr *cand, int maxcand)
+{
+	int			m = st->m;
+	int			ncand = 0;
+	int			hop2[4 * VECHNSW_MAX_M * VECHNSW_MAX_M / 8];
+	int			nhop2 = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		int			nsrc = pass == 0 ? ncur : nhop2;
+
+		for (int s = 0; s < nsrc && ncand < maxcand; s++)
+		{
+			int			di;
+			VecDeadElem *d;
+			VecNbr	   *l;
+
+			if (pass == 0)
+			{
+				if (!vec_idset_contains(&st->rounddead, cur[s].id) ||
+					(di = vec_dead_find(st, cur[s].id)) < 0 ||
+					st->dead[di].version != cur[s].version)
+					continue;
+			}
+			else
+				di = hop2[s];
+			d = &st->dead[di];
+			if (lc > d->level)
+				continue;
+			l = st->lists + d->lists + VEC_LEVEL_START(lc, m);
+			for (int i = 0; i < VEC_LEVEL_CAP(lc, m) && ncand < maxcand; i++)
+			{
+				uint64		x = l[i].id;
+				int			xi;
+
+				if (x == 0 || x == self || !vec_idset_add(seen, x))
+					continue;
+				if (!vec_idset_contains(&st->alldead, x))
+					cand[ncand++] = l[i];
+				else if (pass == 0 && nhop2 < lengthof(hop2) &&
+						 vec_idset_contains(&st->rounddead, x) &&
+						 (xi = vec_dead_find(st, x)) >= 0 && st->dead[xi].version == l[i].version)
+					hop2[nhop2++] = xi;
+			}
+		}
+	}
+	return ncand;
+}
+
+/*
+ * Repair one live element's lists: every level whose list names an element
+ * of this round gets those edges replaced.  Of the candidates, the 2 * cap
+ * nearest go to the heuristic (it reads each one's vector).
+ */
+static void
+vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scratch,
+						  VecNbr *cand, int maxcand, VecCand *cc, bool *ok, VecIdSet *seen)
+{
+	VecGraph   *g = &st->dg.g;
+	int			m = st->m;
+	VecNbr		cur[2 * VECHNSW_MAX_M];
+	int			ncur;
+	bool		have_vec = false;
+
+	for (int lc = 0; lc <= base->level; lc++)
+	{
+		int			ncand,
+					k = 0;
+		int			cap = VEC_LEVEL_CAP(lc, m);
+		bool		hit = false;
+		VecListEdit edit;
+
+		ncur = g->ops->neighbors(g, base, lc, cur);
+		for (int i = 0; i < ncur && !hit; i++)
+			hit = vec_idset_contains(&st->rounddead, cur[i].id);
+		if (!hit)
+			continue;
+
+		if (!have_vec)
+		{
+			if (g->ops->vector(g, base->id, base->version, vec) == NULL)
+				return;
+			have_vec = true;
+		}
+
+		memset(seen->keys, 0, sizeof(uint64) * (seen->mask + 1));
+		seen->count = 0;
+		for (int i = 0; i < ncur; i++)
+			vec_idset_add(seen, cur[i].id);
+		ncand = vec_vacuum_gather(st, cur, ncur, lc, base->id, seen, cand, maxcand);
+
+		/* their distances to the element, a batch of up to 2m at a time */
+		for (int b = 0; b < ncand; b += 2 * m)
+		{
+			int			nb = Min(2 * m, ncand - b);
+			int			first = k;
+
+			g->ops->visit(g, cand + b, nb, vec, cc + first, ok);
+			for (int i = 0; i < nb; i++)
+			{
+				if (!ok[i] || cc[first + i].state != VEC_ELEM_LIVE)
+					continue;
+				if (first + i != k)
+					cc[k] = cc[first + i];
+				k++;
+			}
+		}
+		if (k > 2 * cap)
+		{
+			vec_sort_cands(cc, k);
+			k = 2 * cap;
+		}
+
+		memset(&edit, 0, sizeof(edit));
+		edit.add = cc;
+		edit.nadd = k;
+		edit.drop = &st->rounddead;
+		edit.scratch = scratch;
+		if (g->ops->update_list(g, base, lc, &edit))
+		{
+			st->lists_repaired++;
+			st->edges_replaced += edit.ndropped;
+		}
+		st->list_retries += edit.retries;
+	}
+}
+
+/*
+ * Step 3: repair every live element that names an element of this round.
+ */
+static void
+vec_vacuum_repair(VecVacState *st)
+{
+	Relation	index = st->index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int			m = st->m;
+	VecCand    *elems = palloc(sizeof(VecCand) * MaxOffsetNumber);
+	float	   *vec = palloc(sizeof(float) * st->dim);
+	float	   *scratch = palloc(sizeof(float) * st->dim * (2 * m + 1));
+	int			maxcand = 8 * 2 * m;
+	VecNbr	   *cand = palloc(sizeof(VecNbr) * maxcand);
+	VecCand    *cc = palloc(sizeof(VecCand) * (maxcand + 2 * m));
+	bool	   *ok = palloc(sizeof(bool) * 2 * m);
+	VecIdSet	seen;
+	MemoryContext tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw repair",
+												 ALLOCSET_DEFAULT_SIZES);
+
+	vec_idset_init(&seen, maxcand + 2 * m);
+
+	for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
+		int			n = 0;
+		MemoryContext oldcxt;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		vec_check_page(index, page, blkno);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			VecElementTuple et = vec_page_item(page, off);
+			ItemPointerData etid;
+
+			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_LIVE ||
+				!ItemPointerIsValid(&et->neighbortid) || et->level > VECHNSW_MAX_LEVEL)
+				continue;
+			ItemPointerSet(&etid, blkno, off);
+			memset(&elems[n], 0, sizeof(VecCand));
+			elems[n].id = vec_tid_to_id(&etid);
+			elems[n].version = et->version;
+			elems[n].level = et->level;
+			elems[n].state = et->state;
+			elems[n].ntid = et->neighbortid;
+			n++;
+		}
+		UnlockReleaseBuffer(buf);
+
+		oldcxt = MemoryContextSwitchTo(tmpcxt);
+		for (int i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			vec_vacuum_repair_element(st, &elems[i], vec, scratch, cand, maxcand, cc, ok, &seen);
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(tmpcxt);
+	}
+	vec_disk_graph_done(&st->dg);
+	MemoryContextDelete(tmpcxt);
+}
+
+/* turn one deleted element (and its neighbour tuple if on this page) into
+ * tombstones on the registered page image; false if it is not ours */
+static bool
+vec_vacuum_free_one(VecVacState *st, Page page, VecDeadElem *d, bool *ntuple_done)
+{
+	OffsetNumber off = (OffsetNumber) (d->id & 0xFFFF);
+	VecElementTuple et = vec_page_item(page, off);
+	VecElementTupleData tomb;
+
+	*ntuple_done = false;
+	if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_DELETED ||
+		et->version != d->version)
+		return false;
+
+	memcpy(&tomb, et, VEC_ELEMENT_TOMBSTONE_SIZE);
+	tomb.state = VEC_ELEM_FREE;
+	tomb.version = (uint16) (d->version + 1);
+	tomb.ntids = 0;
+	tomb.level = 0;
+	tomb.codebytes = 0;
+	memset(tomb.heaptids, 0, sizeof(tomb.heaptids));
+	for (int i = 0; i < VECHNSW_HEAPTIDS; i++)
+		ItemPointerSetInvalid(&tomb.heaptids[i]);
+
+	if (ItemPointerIsValid(&d->ntid) &&
+		ItemPointerGetBlockNumber(&d->ntid) == (BlockNumber) (d->id >> 16))
+	{
+		VecNeighborTuple nt = vec_page_item(page, ItemPointerGetOffsetNumber(&d->ntid));
+		VecNeighborTupleData ntomb;
+
+		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == d->version)
+		{
+			memset(&ntomb, 0, sizeof(ntomb));
+			ntomb.type = VEC_TUPLE_NEIGHBOR;
+			ntomb.version = tomb.version;
+			ntomb.m = 0;
+			if (PageIndexTupleOverwrite(page, ItemPointerGetOffsetNumber(&d->ntid),
+										(Item) &ntomb, VEC_NEIGHBOR_TOMBSTONE_SIZE))
+				*ntuple_done = true;
+		}
+	}
+	/* shrinking never fails; the element tuple is offset off */
+	(void) PageIndexTupleOverwrite(page, off, (Item) &tomb, VEC_ELEMENT_TOMBSTONE_SIZE);
+	return true;
+}
+
+/*
+ * Step 4: free the elements of this round, a page (one WAL record) at a
+ * time; neighbour tuples kept on another page are emptied afterwards.
+ */
+static void
+vec_vacuum_free(VecVacState *st)
+{
+	Relation	index = st->index;
+	int			i = st->rfirst;
+
+	while (i < st->rend)
+	{
+		BlockNumber blkno = (BlockNumber) (st->dead[i].id >> 16);
+		int			j = i;
+		Buffer		buf;
+		Page		page;
+		GenericXLogState *state;
+
+		while (j < st->rend && (BlockNumber) (st->dead[j].id >> 16) == blkno)
+			j++;
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		vec_check_page(index, BufferGetPage(buf), blkno);
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		for (int k = i; k < j; k++)
+		{
+			bool		ndone;
+
+			if (vec_vacuum_free_one(st, page, &st->dead[k], &ndone))
+			{
+				st->freed++;
+				if (ndone)
+					ItemPointerSetInvalid(&st->dead[k].ntid);
+			}
+			else
+				ItemPointerSetInvalid(&st->dead[k].ntid);
+		}
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		vec_record_free_space(index, blkno, BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+		st->pages_with_room++;
+		i = j;
+	}
+
+	/* neighbour tuples on other pages (large vectors or levels) */
+	for (i = st->rfirst; i < st->rend; i++)
+	{
+		VecDeadElem *d = &st->dead[i];
+		BlockNumber blkno;
+		Buffer		buf;
+		Page		page;
+		VecNeighborTuple nt;
+
+		if (!ItemPointerIsValid(&d->ntid))
+			continue;
+		blkno = ItemPointerGetBlockNumber(&d->ntid);
+		vec_check_blkno(index, blkno);
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		vec_check_page(index, page, blkno);
+		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&d->ntid));
+		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == d->version)
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+			VecNeighborTupleData ntomb;
+
+			memset(&ntomb, 0, sizeof(ntomb));
+			ntomb.type = VEC_TUPLE_NEIGHBOR;
+			ntomb.version = (uint16) (d->version + 1);
+			ntomb.m = 0;
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			(void) PageIndexTupleOverwrite(page, ItemPointerGetOffsetNumber(&d->ntid),
+										   (Item) &ntomb, VEC_NEIGHBOR_TOMBSTONE_SIZE);
+			GenericXLogFinish(state);
+		}
+		UnlockReleaseBuffer(buf);
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		vec_record_free_space(index, blkno, BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+	}
+}
 
 IndexBulkDeleteResult *
 vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				  IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = info->index;
-	BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1;
-	BlockNumber nblocks;
+	VecVacState st;
+	VecMetaPageData meta;
+	PGRUsage	ru0;
+	Size		budget;
+	int			rounds = 0;
+	int64		tids_before;
+	int			elevel = vec_vacuum_elevel(info);
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	tids_before = (int64) stats->tuples_removed;
+	pg_rusage_init(&ru0);
 
-	/* pages added while we run hold only TIDs newer than this VACUUM */
-	nblocks = RelationGetNumberOfBlocks(index);
-	for (; blkno < nblocks; blkno++)
+	memset(&st, 0, sizeof(st));
+	st.index = index;
+	st.info = info;
+	st.vinfo = vec_index_info(index);
+	vec_read_meta(index, &meta);
+	st.m = meta.m;
+	st.dim = meta.dimensions;
+	if (st.m < VECHNSW_MIN_M || st.m > VECHNSW_MAX_M || st.dim > VECHNSW_MAX_DIM * 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted meta page (m %u, dimensions %u)",
+						RelationGetRelationName(index), meta.m, meta.dimensions)));
+	vec_disk_graph_init(&st.dg, index, st.vinfo, st.dim);
+	st.dg.g.m = st.m;
+	st.dg.g.storage = meta.storage;
+	st.dg.code_bytes = meta.code_bytes;
+	st.best_level = -1;
+	st.capdead = 1024;
+	st.dead = palloc(sizeof(VecDeadElem) * st.capdead);
+	vec_idset_init(&st.alldead, 1024);
+
+	/* 1. heap TIDs */
+	vec_vacuum_tids(&st, stats, callback, callback_state);
+	if (st.ndead > 0)
+		ereport(elevel,
+				(errmsg("index \"%s\": removed %lld heap TIDs, %d elements have no rows left (%lld new)",
+						RelationGetRelationName(index),
+						(long long) (stats->tuples_removed - tids_before), st.ndead,
+						(long long) st.newly_deleted),
+				 errdetail_internal("%s", pg_rusage_show(&ru0))));
+
+	if (st.ndead > 0 && st.dim > 0)
 	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-		GenericXLogState *state = NULL;
+		/* 2. barrier and entry point */
+		vec_vacuum_barrier(&st);
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		LockBufferForCleanup(buf);
-		page = BufferGetPage(buf);
-		if (PageIsNew(page) || !(VecPageGetOpaque(page)->flags & VEC_PAGE_ELEMENT))
+		/* 3 and 4, in rounds that fit maintenance_work_mem */
+		budget = (Size) maintenance_work_mem * 1024 / 2;
+		st.rfirst = 0;
+		while (st.rfirst < st.ndead)
 		{
-			UnlockReleaseBuffer(buf);
-			continue;
+			st.rend = vec_vacuum_load_round(&st, st.rfirst, budget);
+			vec_vacuum_repair(&st);
+			vec_vacuum_free(&st);
+			pfree(st.lists);
+			pfree(st.rounddead.keys);
+			rounds++;
+			ereport(elevel,
+					(errmsg("index \"%s\": repaired %lld neighbour lists (%lld edges to deleted elements replaced), freed %lld element slots",
+							RelationGetRelationName(index), (long long) st.lists_repaired,
+							(long long) st.edges_replaced, (long long) st.freed),
+					 errdetail_internal("Round %d: elements %d to %d of %d. %s", rounds,
+										st.rfirst + 1, st.rend, st.ndead, pg_rusage_show(&ru0))));
+			st.rfirst = st.rend;
 		}
-
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			VecElementTuple et;
-			ItemPointerData keep[VECHNSW_HEAPTIDS];
-			int			nkeep = 0;
-
-			if (!ItemIdIsNormal(iid))
-				continue;
-			et = (VecElementTuple) PageGetItem(page, iid);
-			if (et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_LIVE)
-				continue;
-
-			for (int i = 0; i < et->ntids; i++)
-			{
-				if (callback(&et->heaptids[i], callback_state))
-					stats->tuples_removed++;
-				else
-					keep[nkeep++] = et->heaptids[i];
-			}
-			stats->num_index_tuples += nkeep;
-			if (nkeep == et->ntids)
-				continue;
-
-			/* first change on this page: start its WAL record */
-			if (state == NULL)
-			{
-				state = GenericXLogStart(index);
-				page = GenericXLogRegisterBuffer(state, buf, 0);
-				et = (VecElementTuple) PageGetItem(page, PageGetItemId(page, off));
-			}
-			memcpy(et->heaptids, keep, sizeof(ItemPointerData) * nkeep);
-			for (int i = nkeep; i < VECHNSW_HEAPTIDS; i++)
-				ItemPointerSetInvalid(&et->heaptids[i]);
-			et->ntids = nkeep;
-			if (nkeep == 0)
-				et->state = VEC_ELEM_DELETED;
-		}
-
-		if (state != NULL)
-			GenericXLogFinish(state);
-		UnlockReleaseBuffer(buf);
+		FreeSpaceMapVacuum(index);
 	}
 
-	stats->num_pages = nblocks;
+	ereport(elevel,
+			(errmsg("index \"%s\": %lld heap TIDs removed, %lld elements deleted, %lld lists repaired, %lld edges replaced, %lld slots freed, %lld pages with freed slots%s",
+					RelationGetRelationName(index),
+					(long long) (stats->tuples_removed - tids_before),
+					(long long) st.newly_deleted, (long long) st.lists_repaired,
+					(long long) st.edges_replaced, (long long) st.freed,
+					(long long) st.pages_with_room,
+					st.entry_moved ? ", entry point moved" : ""),
+			 errdetail_internal("%lld optimistic list updates retried. %s",
+								(long long) st.list_retries, pg_rusage_show(&ru0))));
+
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	/* shown by VACUUM VERBOSE as "reusable": pages with slots freed now */
+	stats->pages_free += (BlockNumber) st.pages_with_room;
 	return stats;
 }
 
@@ -112,10 +869,15 @@ vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (info->analyze_only)
 		return stats;
 
-	/* no ambulkdelete this time: count what is there */
+	/*
+	 * No ambulkdelete this time: count what is there, and tell the free
+	 * space map about free slots (the map is not WAL-logged, so after a
+	 * crash or on a promoted standby it starts empty).
+	 */
 	if (stats == NULL)
 	{
 		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+		bool		any = false;
 
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
@@ -127,24 +889,34 @@ vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buf);
-			if (!PageIsNew(page) && (VecPageGetOpaque(page)->flags & VEC_PAGE_ELEMENT))
+			if (!PageIsNew(page))
 			{
-				OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+				OffsetNumber maxoff;
+				bool		freeslot = false;
 
+				vec_check_page(index, page, blkno);
+				maxoff = PageGetMaxOffsetNumber(page);
 				for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 				{
-					ItemId		iid = PageGetItemId(page, off);
-					VecElementTuple et;
+					VecElementTuple et = vec_page_item(page, off);
 
-					if (!ItemIdIsNormal(iid))
+					if (et == NULL || et->type != VEC_TUPLE_ELEMENT)
 						continue;
-					et = (VecElementTuple) PageGetItem(page, iid);
-					if (et->type == VEC_TUPLE_ELEMENT && et->state == VEC_ELEM_LIVE)
+					if (et->state == VEC_ELEM_LIVE && et->ntids <= VECHNSW_HEAPTIDS)
 						stats->num_index_tuples += et->ntids;
+					else if (et->state == VEC_ELEM_FREE)
+						freeslot = true;
+				}
+				if (freeslot)
+				{
+					vec_record_free_space(index, blkno, page);
+					any = true;
 				}
 			}
 			UnlockReleaseBuffer(buf);
 		}
+		if (any)
+			FreeSpaceMapVacuum(index);
 	}
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);

@@ -2,7 +2,7 @@
  *
  * vecidx.c
  *	  Module entry: GUCs, reloptions, the vechnsw handler, per-index
- *	  cached information and the inspection function.
+ *	  cached information.
  *
  *-------------------------------------------------------------------------
  */
@@ -293,85 +293,4 @@ vechnsw_handler(PG_FUNCTION_ARGS)
 	amroutine->amparallelrescan = NULL;
 
 	PG_RETURN_POINTER(amroutine);
-}
-
-/*
- * vechnsw_index_stats(regclass): counts read from every page of the index,
- * under share locks one page at a time (a consistent snapshot is not
- * promised while writers run).
- */
-PG_FUNCTION_INFO_V1(vechnsw_index_stats);
-Datum
-vechnsw_index_stats(PG_FUNCTION_ARGS)
-{
-	Oid			relid = PG_GETARG_OID(0);
-	Relation	index;
-	TupleDesc	tupdesc;
-	VecMetaPageData meta;
-	BlockNumber nblocks;
-	int64		elements = 0,
-				live = 0,
-				deleted = 0,
-				tids = 0;
-	int			maxlevel = -1;
-	Datum		values[9];
-	bool		nulls[9] = {0};
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	index = relation_open(relid, AccessShareLock);
-	if (index->rd_rel->relkind != RELKIND_INDEX ||
-		index->rd_rel->relam != get_index_am_oid("vechnsw", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a vechnsw index", RelationGetRelationName(index))));
-
-	vec_read_meta(index, &meta);
-	nblocks = RelationGetNumberOfBlocks(index);
-	for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			VecElementTuple et;
-
-			if (!ItemIdIsNormal(iid))
-				continue;
-			et = (VecElementTuple) PageGetItem(page, iid);
-			if (et->type != VEC_TUPLE_ELEMENT)
-				continue;
-			elements++;
-			if (et->state == VEC_ELEM_LIVE)
-				live++;
-			else if (et->state == VEC_ELEM_DELETED)
-				deleted++;
-			tids += et->ntids;
-			if (et->level > maxlevel)
-				maxlevel = et->level;
-		}
-		UnlockReleaseBuffer(buf);
-	}
-
-	values[0] = Int64GetDatum((int64) nblocks);
-	values[1] = Int64GetDatum(elements);
-	values[2] = Int64GetDatum(live);
-	values[3] = Int64GetDatum(deleted);
-	values[4] = Int64GetDatum(tids);
-	values[5] = Int32GetDatum(maxlevel);
-	values[6] = Int32GetDatum((int32) meta.dimensions);
-	values[7] = Int32GetDatum((int32) meta.m);
-	values[8] = Int32GetDatum((int32) meta.ef_construction);
-
-	relation_close(index, AccessShareLock);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

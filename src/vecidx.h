@@ -138,7 +138,9 @@ typedef VecMetaPageData *VecMetaPage;
 /* element states */
 #define VEC_ELEM_LIVE			0	/* has at least one heap TID */
 #define VEC_ELEM_DELETED		1	/* no heap TIDs left; still a graph node */
-#define VEC_ELEM_FREE			2	/* slot may be reused (delete lifecycle) */
+#define VEC_ELEM_FREE			2	/* no live list names it; the slot is a
+									 * tombstone (header only) that an insert
+									 * may reuse */
 
 /*
  * Element tuple: one indexed vector (possibly shared by up to
@@ -304,7 +306,16 @@ typedef struct VecNbr
 	float		distance;		/* stored edge length */
 } VecNbr;
 
+/* open-addressing set of uint64 ids */
+typedef struct VecIdSet
+{
+	uint64	   *keys;
+	uint32		mask;
+	uint32		count;
+} VecIdSet;
+
 struct VecGraph;
+struct VecListEdit;
 
 typedef struct VecGraphOps
 {
@@ -318,9 +329,22 @@ typedef struct VecGraphOps
 	 */
 	void		(*visit) (struct VecGraph *g, const VecNbr *n, int count, const float *q,
 						  VecCand *out, bool *ok);
-	/* the vector of element id: a pointer into the graph, or into buf after
-	 * copying it there; NULL if the element is gone */
-	const float *(*vector) (struct VecGraph *g, uint64 id, float *buf);
+	/* the vector of element id at this version: a pointer into the graph,
+	 * or into buf after copying it there; NULL if the element is gone */
+	const float *(*vector) (struct VecGraph *g, uint64 id, uint16 version, float *buf);
+	/*
+	 * Apply edit to base's list on level lc (see VecListEdit) and install
+	 * the result; returns true if the list changed.  The one way every path
+	 * (build, insert, VACUUM's repair) changes an existing list.
+	 */
+	bool		(*update_list) (struct VecGraph *g, const VecCand *base, int lc,
+								struct VecListEdit *edit);
+	/*
+	 * Add heaptid to element c, whose vector is identical to vec, if it is
+	 * live and has room; true if done (the new row shares the element).
+	 */
+	bool		(*add_heaptid) (struct VecGraph *g, const VecCand *c, const float *vec,
+								ItemPointer heaptid);
 } VecGraphOps;
 
 typedef struct VecGraph
@@ -331,6 +355,28 @@ typedef struct VecGraph
 	int			dim;
 	int			m;
 } VecGraph;
+
+/*
+ * A change of one neighbour list, computed by vec_list_merge() from the
+ * list's current entries: drop the edges whose target is in 'drop' (and
+ * edges to the base itself), add the candidates add[] (distances to the
+ * base), and if more than the list's capacity remain, keep the ones the
+ * HNSW heuristic selects.  A full list with nothing dropped only changes if
+ * a candidate is nearer than its farthest edge.
+ */
+typedef struct VecListEdit
+{
+	const VecCand *add;			/* sorted or not; dist = distance to base */
+	int			nadd;
+	const char *addcode;		/* disk, level 0: code of add[0] (a
+								 * back-link), or NULL: read from the
+								 * element */
+	VecIdSet   *drop;			/* ids whose edges go, or NULL */
+	float	   *scratch;		/* (2 * m + 1) * dim floats */
+	/* results, for VACUUM's accounting */
+	int			ndropped;		/* edges dropped by the installed change */
+	int			retries;		/* optimistic installs that had to start over */
+} VecListEdit;
 
 /* per-backend search work counters (hnswutils.c) */
 typedef struct VecSearchCounters
@@ -344,13 +390,6 @@ typedef struct VecSearchCounters
 
 extern VecSearchCounters vec_counters;
 
-/* open-addressing set of uint64 ids */
-typedef struct VecIdSet
-{
-	uint64	   *keys;
-	uint32		mask;
-	uint32		count;
-} VecIdSet;
 
 /* ----------------------------------------------------------------
  * Prototypes
@@ -404,22 +443,48 @@ extern int	vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 							 int ef, int lc, VecCand *result, VecIdSet *visited);
 extern int	vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands,
 								 int maxcount, VecCand *out, float *scratch);
+extern int	vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
+						   VecListEdit *edit, VecNbr *out, bool *changed);
+extern bool vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
+							   int level, int ef, bool dedup, ItemPointer heaptid,
+							   VecCand **sel, int *nsel, float *scratch);
+extern void vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
+							   const int *nsel, bool ownlists, const char *code,
+							   float *scratch);
 extern void vec_sort_cands(VecCand *c, int n);
 extern int	vec_greedy_descend(VecGraph *g, const float *q, VecCand *ep,
 							   int from_level, int to_level);
 
-/* the tuple at off, or NULL if there is none (new page, unused slot) */
+/*
+ * The tuple at off, or NULL if there is none (new page, unused slot) or its
+ * line pointer does not lie inside the page's tuple space (corruption: the
+ * caller treats it as missing; vechnsw_index_check reports it).  *len gets
+ * the tuple's length when len is not NULL.
+ */
+static inline void *
+vec_page_item_len(Page page, OffsetNumber off, Size *len)
+{
+	ItemId		iid;
+	PageHeader	ph = (PageHeader) page;
+
+	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		ph->pd_lower > BLCKSZ)
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < 8 ||
+		ItemIdGetOffset(iid) < ph->pd_upper ||
+		ItemIdGetOffset(iid) + ItemIdGetLength(iid) > ph->pd_special ||
+		ph->pd_special > BLCKSZ)
+		return NULL;
+	if (len)
+		*len = ItemIdGetLength(iid);
+	return PageGetItem(page, iid);
+}
+
 static inline void *
 vec_page_item(Page page, OffsetNumber off)
 {
-	ItemId		iid;
-
-	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
-		return NULL;
-	iid = PageGetItemId(page, off);
-	if (!ItemIdIsNormal(iid))
-		return NULL;
-	return PageGetItem(page, iid);
+	return vec_page_item_len(page, off, NULL);
 }
 
 /* et is the element tuple a search expects: live or deleted, right version */
@@ -427,8 +492,14 @@ static inline bool
 vec_element_usable(const VecElementTupleData *et, uint16 version, int dim)
 {
 	return et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == version &&
-		et->state != VEC_ELEM_FREE && et->dim == dim;
+		et->state != VEC_ELEM_FREE && et->dim == dim && et->ntids <= VECHNSW_HEAPTIDS &&
+		et->level <= VECHNSW_MAX_LEVEL;
 }
+
+/* header-only element tuple left by VACUUM in a free slot */
+#define VEC_ELEMENT_TOMBSTONE_SIZE	offsetof(VecElementTupleData, data)
+/* header-only neighbour tuple of a free element (m = 0: no slots) */
+#define VEC_NEIGHBOR_TOMBSTONE_SIZE	offsetof(VecNeighborTupleData, entries)
 
 static inline uint64
 vec_tid_to_id(ItemPointer tid)
@@ -452,8 +523,13 @@ typedef struct VecDiskGraph
 	BlockNumber blkno;
 	int			code_bytes;		/* code slot size, 0 = none */
 	Buffer	   *batchbufs;		/* visit's pins, 2 * m */
+	char	   *codebuf;		/* update_list: 2 lists of 2m code slots */
+	Size		codebufsize;
+	MemoryContext cxt;			/* where codebuf is allocated */
 } VecDiskGraph;
 
+extern void vec_check_page(Relation index, Page page, BlockNumber blkno);
+extern void vec_check_blkno(Relation index, BlockNumber blkno);
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
 extern void vec_disk_graph_done(VecDiskGraph *dg);
 extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struct VecRqQuery *qq,
@@ -530,6 +606,7 @@ extern void vechnswendscan(IndexScanDesc scan);
 extern IndexBulkDeleteResult *vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 												IndexBulkDeleteCallback callback, void *callback_state);
 extern IndexBulkDeleteResult *vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern void vec_record_free_space(Relation index, BlockNumber blkno, Page page);
 
 /* hnswcost.c */
 extern void vechnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
