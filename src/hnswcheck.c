@@ -27,6 +27,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "commands/defrem.h"
@@ -242,6 +243,8 @@ vec_chk_pass1(VecChk *c)
 				{
 					if (et->ntids != 0)
 						vec_chk_corrupt(c, blkno, off, "free element has heap TIDs");
+					if (len != VEC_ELEMENT_TOMBSTONE_SIZE)
+						vec_chk_corrupt(c, blkno, off, "free element still holds a vector");
 				}
 				else
 				{
@@ -574,6 +577,18 @@ vec_chk_close(VecChk *c, LOCKMODE indexlock)
 }
 
 /*
+ * ShareLock keeps writers out while the pages are read.  A hot standby
+ * cannot take it; there the index is read under AccessShareLock, and a
+ * check that runs while WAL is being replayed can see pages from different
+ * moments (check a standby when it has caught up and the primary is idle).
+ */
+static LOCKMODE
+vec_chk_lockmode(void)
+{
+	return RecoveryInProgress() ? AccessShareLock : ShareLock;
+}
+
+/*
  * vechnsw_index_check(index regclass, heapallindexed boolean): raises
  * ERRCODE_INDEX_CORRUPTED at the first problem, else returns nothing.
  */
@@ -582,9 +597,10 @@ Datum
 vechnsw_index_check(PG_FUNCTION_ARGS)
 {
 	VecChk		c;
+	LOCKMODE	lockmode = vec_chk_lockmode();
 
-	vec_chk_run(&c, PG_GETARG_OID(0), PG_GETARG_BOOL(1), ShareLock);
-	vec_chk_close(&c, ShareLock);
+	vec_chk_run(&c, PG_GETARG_OID(0), PG_GETARG_BOOL(1), lockmode);
+	vec_chk_close(&c, lockmode);
 	PG_RETURN_VOID();
 }
 
@@ -600,11 +616,12 @@ vechnsw_index_stats(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[13];
 	bool		nulls[13] = {0};
+	LOCKMODE	lockmode = vec_chk_lockmode();
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	vec_chk_run(&c, PG_GETARG_OID(0), false, ShareLock);
+	vec_chk_run(&c, PG_GETARG_OID(0), false, lockmode);
 	values[0] = Int64GetDatum((int64) c.nblocks);
 	values[1] = Int64GetDatum(c.nelems);
 	values[2] = Int64GetDatum(c.live);
@@ -618,6 +635,6 @@ vechnsw_index_stats(PG_FUNCTION_ARGS)
 	values[10] = Int64GetDatum(c.edges_to_deleted);
 	values[11] = Int64GetDatum(c.stale_edges);
 	values[12] = Int64GetDatum(c.unreachable);
-	vec_chk_close(&c, ShareLock);
+	vec_chk_close(&c, lockmode);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

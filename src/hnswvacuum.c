@@ -86,6 +86,10 @@ typedef struct VecVacState
 	VecIdSet	rounddead;
 	VecNbr	   *lists;
 
+	/* the entry point after the barrier, for the searches of starved lists */
+	VecMetaPageData *meta;
+	int64		lists_searched;
+
 	/* highest live element seen in step 1: the new entry point if needed */
 	uint64		best_id;
 	uint16		best_version;
@@ -483,6 +487,57 @@ vec_vacuum_gather(VecVacState *st, const VecNbr *cur, int ncur, int lc, uint64 s
 }
 
 /*
+ * Neighbour search for base on level lc, as an insert's: greedy descent
+ * from the entry point, then ef_construction on level lc.  Its live results
+ * join the candidates cc[0..k) (returns the new count); the ones the
+ * heuristic selects also get a back-link to base.
+ */
+static int
+vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecCand *cc,
+				  int k, int maxk, float *scratch)
+{
+	VecGraph   *g = &st->dg.g;
+	int			ef = Max(st->vinfo->ef_construction, VEC_LEVEL_CAP(lc, st->m));
+	VecCand    *res = palloc(sizeof(VecCand) * ef);
+	VecCand    *sel = palloc(sizeof(VecCand) * VEC_LEVEL_CAP(lc, st->m));
+	VecCand		ep;
+	VecIdSet	visited;
+	int			n,
+				nsel;
+
+	if (st->meta->entry_level < lc || !vec_disk_entry(&st->dg, st->meta, vec, &ep))
+		return k;
+	st->lists_searched++;
+	vec_greedy_descend(g, vec, &ep, st->meta->entry_level, lc);
+	vec_idset_init(&visited, ef * st->m);
+	n = vec_search_layer(g, vec, &ep, 1, ef, lc, res, &visited);
+	pfree(visited.keys);
+
+	/* back-links from the neighbours it would choose */
+	nsel = vec_select_neighbors(g, res, n, VEC_LEVEL_CAP(lc, st->m), sel, scratch);
+	for (int i = 0; i < nsel; i++)
+	{
+		VecListEdit edit;
+		VecCand		me = *base;
+
+		if (sel[i].id == base->id)
+			continue;
+		me.dist = sel[i].dist;
+		memset(&edit, 0, sizeof(edit));
+		edit.add = &me;
+		edit.nadd = 1;
+		edit.scratch = scratch;
+		(void) g->ops->update_list(g, &sel[i], lc, &edit);
+	}
+	for (int i = 0; i < n && k < maxk; i++)
+		if (res[i].id != base->id && !vec_idset_contains(&st->alldead, res[i].id))
+			cc[k++] = res[i];
+	pfree(res);
+	pfree(sel);
+	return k;
+}
+
+/*
  * Repair one live element's lists: every level whose list names an element
  * of this round gets those edges replaced.  Of the candidates, the 2 * cap
  * nearest go to the heuristic (it reads each one's vector).
@@ -544,6 +599,22 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 		{
 			vec_sort_cands(cc, k);
 			k = 2 * cap;
+		}
+
+		/*
+		 * A list that would keep fewer than half its capacity (most of its
+		 * neighbours and theirs are gone: heavy deletes) gets what an insert
+		 * gets: a search from the entry point on this level, and back-links
+		 * from what it finds, so that the element stays reachable.
+		 */
+		{
+			int			nkeep = 0;
+
+			for (int i = 0; i < ncur; i++)
+				if (!vec_idset_contains(&st->rounddead, cur[i].id))
+					nkeep++;
+			if (nkeep + k < cap / 2)
+				k = vec_vacuum_search(st, base, lc, vec, cc, k, maxcand + 2 * m, scratch);
 		}
 
 		memset(&edit, 0, sizeof(edit));
@@ -821,6 +892,8 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		/* 2. barrier and entry point */
 		vec_vacuum_barrier(&st);
+		st.meta = palloc(sizeof(VecMetaPageData));
+		vec_read_meta(index, st.meta);
 
 		/* 3 and 4, in rounds that fit maintenance_work_mem */
 		budget = (Size) maintenance_work_mem * 1024 / 2;
@@ -852,8 +925,9 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 					(long long) st.edges_replaced, (long long) st.freed,
 					(long long) st.pages_with_room,
 					st.entry_moved ? ", entry point moved" : ""),
-			 errdetail_internal("%lld optimistic list updates retried. %s",
-								(long long) st.list_retries, pg_rusage_show(&ru0))));
+			 errdetail_internal("%lld lists had too few neighbours left and were searched for; %lld optimistic list updates retried. %s",
+								(long long) st.lists_searched, (long long) st.list_retries,
+								pg_rusage_show(&ru0))));
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	/* shown by VACUUM VERBOSE as "reusable": pages with slots freed now */
