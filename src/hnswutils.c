@@ -204,7 +204,8 @@ vec_idset_grow(VecIdSet *s)
 	uint64	   *old = s->keys;
 	uint32		oldsize = s->mask + 1;
 
-	s->keys = palloc0(sizeof(uint64) * oldsize * 2);
+	/* in the set's own context: it may outlive the current one */
+	s->keys = MemoryContextAllocZero(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2);
 	s->mask = oldsize * 2 - 1;
 	for (uint32 i = 0; i < oldsize; i++)
 	{
@@ -681,6 +682,20 @@ unchanged:
 	ndropped = 0;
 done:
 	edit->ndropped = ndropped;
+	edit->nadded = 0;
+	if (*changed)
+	{
+		for (int i = 0; i < nout; i++)
+		{
+			int			k;
+
+			for (k = 0; k < ncur; k++)
+				if (cur[k].id == out[i].id)
+					break;
+			if (k == ncur)
+				edit->added[edit->nadded++] = out[i].id;
+		}
+	}
 	if (cands != stackc)
 		pfree(cands);
 	if (sel != stacks)
@@ -757,7 +772,7 @@ vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 
 	for (int lc = 0; lc <= top; lc++)
 	{
-		memset(&edit, 0, sizeof(edit));
+		memset(&edit, 0, offsetof(VecListEdit, added));
 		edit.scratch = scratch;
 		if (ownlists && nsel[lc] > 0)
 		{
@@ -770,7 +785,7 @@ vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 			VecCand		me = *self;
 
 			me.dist = sel[lc][i].dist;
-			memset(&edit, 0, sizeof(edit));
+			memset(&edit, 0, offsetof(VecListEdit, added));
 			edit.scratch = scratch;
 			edit.add = &me;
 			edit.nadd = 1;

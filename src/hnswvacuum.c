@@ -86,9 +86,18 @@ typedef struct VecVacState
 	VecIdSet	rounddead;
 	VecNbr	   *lists;
 
+	/* live elements seen in step 1, in id order, for the reachability pass */
+	VecCand    *live;
+	int64		nlive;
+	int64		caplive;
+	bool		live_overflow;	/* more than the memory budget allows */
+	int64		unreachable_fixed;
+	int64		unreachable_found;
+
 	/* the entry point after the barrier, for the searches of starved lists */
 	VecMetaPageData *meta;
 	int64		lists_searched;
+	int64		backlinks;
 
 	/* highest live element seen in step 1: the new entry point if needed */
 	uint64		best_id;
@@ -270,6 +279,30 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 				}
 			}
 
+			if (et->state == VEC_ELEM_LIVE && !st->live_overflow &&
+				et->level <= VECHNSW_MAX_LEVEL)
+			{
+				VecCand    *lc;
+
+				if (st->nlive == st->caplive)
+				{
+					if ((Size) st->caplive * 2 * sizeof(VecCand) > (Size) maintenance_work_mem * 1024 / 2)
+					{
+						st->live_overflow = true;
+						goto live_done;
+					}
+					st->caplive *= 2;
+					st->live = repalloc_huge(st->live, sizeof(VecCand) * st->caplive);
+				}
+				lc = &st->live[st->nlive++];
+				memset(lc, 0, sizeof(VecCand));
+				lc->id = vec_tid_to_id(&etid);
+				lc->version = et->version;
+				lc->level = et->level;
+				lc->state = VEC_ELEM_LIVE;
+				lc->ntid = et->neighbortid;
+			}
+	live_done:
 			if (et->state == VEC_ELEM_LIVE)
 			{
 				if ((int) et->level > st->best_level)
@@ -494,7 +527,7 @@ vec_vacuum_gather(VecVacState *st, const VecNbr *cur, int ncur, int lc, uint64 s
  */
 static int
 vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecCand *cc,
-				  int k, int maxk, float *scratch)
+				  int k, int maxk, float *scratch, bool backlinks)
 {
 	VecGraph   *g = &st->dg.g;
 	int			ef = Max(st->vinfo->ef_construction, VEC_LEVEL_CAP(lc, st->m));
@@ -514,7 +547,7 @@ vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecC
 	pfree(visited.keys);
 
 	/* back-links from the neighbours it would choose */
-	nsel = vec_select_neighbors(g, res, n, VEC_LEVEL_CAP(lc, st->m), sel, scratch);
+	nsel = backlinks ? vec_select_neighbors(g, res, n, VEC_LEVEL_CAP(lc, st->m), sel, scratch) : 0;
 	for (int i = 0; i < nsel; i++)
 	{
 		VecListEdit edit;
@@ -523,7 +556,7 @@ vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecC
 		if (sel[i].id == base->id)
 			continue;
 		me.dist = sel[i].dist;
-		memset(&edit, 0, sizeof(edit));
+		memset(&edit, 0, offsetof(VecListEdit, added));
 		edit.add = &me;
 		edit.nadd = 1;
 		edit.scratch = scratch;
@@ -539,8 +572,9 @@ vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecC
 
 /*
  * Repair one live element's lists: every level whose list names an element
- * of this round gets those edges replaced.  Of the candidates, the 2 * cap
- * nearest go to the heuristic (it reads each one's vector).
+ * of this round gets those edges replaced, from candidates the heuristic
+ * chooses among (it reads each one's vector); the new neighbours then get a
+ * back-link to the element, as an insert's do.
  */
 static void
 vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scratch,
@@ -595,11 +629,6 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 				k++;
 			}
 		}
-		if (k > 2 * cap)
-		{
-			vec_sort_cands(cc, k);
-			k = 2 * cap;
-		}
 
 		/*
 		 * A list that would keep fewer than half its capacity (most of its
@@ -614,10 +643,10 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 				if (!vec_idset_contains(&st->rounddead, cur[i].id))
 					nkeep++;
 			if (nkeep + k < cap / 2)
-				k = vec_vacuum_search(st, base, lc, vec, cc, k, maxcand + 2 * m, scratch);
+				k = vec_vacuum_search(st, base, lc, vec, cc, k, maxcand + 2 * m, scratch, true);
 		}
 
-		memset(&edit, 0, sizeof(edit));
+		memset(&edit, 0, offsetof(VecListEdit, added));
 		edit.add = cc;
 		edit.nadd = k;
 		edit.drop = &st->rounddead;
@@ -626,6 +655,32 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 		{
 			st->lists_repaired++;
 			st->edges_replaced += edit.ndropped;
+
+			/*
+			 * Back-links from the new neighbours, as an insert adds them:
+			 * an element's in-edges from deleted elements are gone, and
+			 * without these many live elements end up with none.
+			 */
+			for (int a = 0; a < edit.nadded; a++)
+			{
+				VecListEdit back;
+				VecCand		me = *base;
+				int			j;
+
+				for (j = 0; j < k; j++)
+					if (cc[j].id == edit.added[a])
+						break;
+				if (j == k)
+					continue;
+				me.dist = cc[j].dist;
+				memset(&back, 0, offsetof(VecListEdit, added));
+				back.add = &me;
+				back.nadd = 1;
+				back.scratch = scratch;
+				if (g->ops->update_list(g, &cc[j], lc, &back))
+					st->backlinks++;
+				st->list_retries += back.retries;
+			}
 		}
 		st->list_retries += edit.retries;
 	}
@@ -839,6 +894,117 @@ vec_vacuum_free(VecVacState *st)
 	}
 }
 
+/* index of id in st->live (sorted), or -1 */
+static int64
+vec_live_find(VecVacState *st, uint64 id)
+{
+	int64		lo = 0,
+				hi = st->nlive - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (st->live[mid].id == id)
+			return mid;
+		if (st->live[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * Step 5: reachability.  Deleting many elements can leave live ones whose
+ * every in-edge came from deleted elements: the repair gave their
+ * neighbours better candidates, and nothing leads to them any more.  A
+ * breadth-first walk from the entry point over the live elements of step 1
+ * (every level's lists, one neighbour tuple read per element) finds them;
+ * each gets what an insert gets on level 0: a search from the entry point
+ * and back-links from the neighbours it finds.  O(elements) page reads,
+ * plus one search per element found unreachable.
+ */
+static void
+vec_vacuum_reachability(VecVacState *st)
+{
+	VecGraph   *g = &st->dg.g;
+	int			m = st->m;
+	bool	   *seen;
+	int32	   *queue;
+	int64		head = 0,
+				tail = 0;
+	ItemPointerData etid;
+	int64		ei;
+	VecNbr		nbrs[2 * VECHNSW_MAX_M];
+	float	   *vec = palloc(sizeof(float) * st->dim);
+	float	   *scratch = palloc(sizeof(float) * st->dim * (2 * m + 1));
+	VecCand    *cc = palloc(sizeof(VecCand) * Max(st->vinfo->ef_construction, 2 * m));
+
+	vec_read_meta(st->index, st->meta);
+	if (st->meta->entry_level < 0 || st->nlive == 0)
+		return;
+	ItemPointerSet(&etid, st->meta->entry_blkno, st->meta->entry_offno);
+	ei = vec_live_find(st, vec_tid_to_id(&etid));
+	if (ei < 0)
+		return;					/* a new entry point since step 1 */
+
+	seen = palloc_extended(st->nlive, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	queue = palloc_extended(sizeof(int32) * st->nlive, MCXT_ALLOC_HUGE);
+	seen[ei] = true;
+	queue[tail++] = (int32) ei;
+	while (head < tail)
+	{
+		VecCand    *e = &st->live[queue[head++]];
+
+		if ((head & 255) == 0)
+			vacuum_delay_point();
+		for (int lc = 0; lc <= e->level; lc++)
+		{
+			int			n = g->ops->neighbors(g, e, lc, nbrs);
+
+			for (int i = 0; i < n; i++)
+			{
+				int64		t = vec_live_find(st, nbrs[i].id);
+
+				if (t >= 0 && !seen[t] && st->live[t].version == nbrs[i].version)
+				{
+					seen[t] = true;
+					queue[tail++] = (int32) t;
+				}
+			}
+		}
+	}
+
+	for (int64 i = 0; i < st->nlive; i++)
+	{
+		VecCand    *e = &st->live[i];
+		int			k;
+		VecListEdit edit;
+
+		if (seen[i])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		st->unreachable_found++;
+		if (g->ops->vector(g, e->id, e->version, vec) == NULL)
+			continue;			/* not live any more */
+		k = vec_vacuum_search(st, e, 0, vec, cc, 0, Max(st->vinfo->ef_construction, 2 * m),
+							  scratch, true);
+		if (k == 0)
+			continue;
+		/* and its own list gets the nearest of what was found */
+		memset(&edit, 0, offsetof(VecListEdit, added));
+		edit.add = cc;
+		edit.nadd = Min(k, 2 * m);
+		edit.scratch = scratch;
+		(void) g->ops->update_list(g, e, 0, &edit);
+		st->unreachable_fixed++;
+	}
+	vec_disk_graph_done(&st->dg);
+	pfree(seen);
+	pfree(queue);
+}
+
 IndexBulkDeleteResult *
 vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				  IndexBulkDeleteCallback callback, void *callback_state)
@@ -874,6 +1040,8 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	st.dg.g.storage = meta.storage;
 	st.dg.code_bytes = meta.code_bytes;
 	st.best_level = -1;
+	st.caplive = 1024;
+	st.live = palloc(sizeof(VecCand) * st.caplive);
 	st.capdead = 1024;
 	st.dead = palloc(sizeof(VecDeadElem) * st.capdead);
 	vec_idset_init(&st.alldead, 1024);
@@ -915,19 +1083,29 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			st.rfirst = st.rend;
 		}
 		FreeSpaceMapVacuum(index);
+
+		/* 5. live elements left unreachable get linked again */
+		if (!st.live_overflow)
+			vec_vacuum_reachability(&st);
+
+		/* 5. live elements left unreachable get linked again */
+		if (!st.live_overflow)
+			vec_vacuum_reachability(&st);
 	}
 
 	ereport(elevel,
-			(errmsg("index \"%s\": %lld heap TIDs removed, %lld elements deleted, %lld lists repaired, %lld edges replaced, %lld slots freed, %lld pages with freed slots%s",
+			(errmsg("index \"%s\": %lld heap TIDs removed, %lld elements deleted, %lld lists repaired, %lld edges replaced, %lld back-links added, %lld slots freed, %lld pages with freed slots%s",
 					RelationGetRelationName(index),
 					(long long) (stats->tuples_removed - tids_before),
 					(long long) st.newly_deleted, (long long) st.lists_repaired,
-					(long long) st.edges_replaced, (long long) st.freed,
+					(long long) st.edges_replaced, (long long) st.backlinks, (long long) st.freed,
 					(long long) st.pages_with_room,
 					st.entry_moved ? ", entry point moved" : ""),
-			 errdetail_internal("%lld lists had too few neighbours left and were searched for; %lld optimistic list updates retried. %s",
-								(long long) st.lists_searched, (long long) st.list_retries,
-								pg_rusage_show(&ru0))));
+			 errdetail_internal("%lld lists had too few neighbours left and were searched for; %lld live elements were unreachable from the entry point (%lld linked again)%s; %lld optimistic list updates retried. %s",
+								(long long) st.lists_searched, (long long) st.unreachable_found,
+								(long long) st.unreachable_fixed,
+								st.live_overflow ? " (not checked: too many elements for maintenance_work_mem)" : "",
+								(long long) st.list_retries, pg_rusage_show(&ru0))));
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	/* shown by VACUUM VERBOSE as "reusable": pages with slots freed now */

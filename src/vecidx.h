@@ -373,9 +373,11 @@ typedef struct VecListEdit
 								 * element */
 	VecIdSet   *drop;			/* ids whose edges go, or NULL */
 	float	   *scratch;		/* (2 * m + 1) * dim floats */
-	/* results, for VACUUM's accounting */
+	/* results */
 	int			ndropped;		/* edges dropped by the installed change */
 	int			retries;		/* optimistic installs that had to start over */
+	int			nadded;			/* targets of the edges it added */
+	uint64		added[2 * VECHNSW_MAX_M];
 } VecListEdit;
 
 /* per-backend search work counters (hnswutils.c) */

@@ -65,7 +65,7 @@ sub compare_servers
 		my $s = $standby->safe_psql('postgres', $sql);
 		is($s, $p, "$what: standby answers $op queries like the primary");
 		my $stats_sql =
-		  "SELECT pages, elements, live_elements, deleted_elements, heap_tids, max_level, dimensions FROM vechnsw_index_stats('$name')";
+		  "SELECT pages, elements, live_elements, deleted_elements, heap_tids, max_level, dimensions, free_elements, edges_to_deleted FROM vechnsw_index_stats('$name')";
 		is( $standby->safe_psql('postgres', $stats_sql),
 			$primary->safe_psql('postgres', $stats_sql),
 			"$what: $name statistics equal on both");
@@ -109,6 +109,34 @@ VACUUM items;
 INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(7001, 7300) g;
 });
 compare_servers('after a second round of deletes, VACUUM and inserts');
+
+# the delete lifecycle under wal_consistency_checking: VACUUM repairs lists,
+# frees elements (tuples shrink in place), inserts reuse the freed slots
+for my $round (1 .. 3)
+{
+	my $base = 10000 * ($round + 1);
+	$primary->safe_psql(
+		'postgres', qq{
+DELETE FROM items WHERE (id * 7 + $round) % 2 = 0;
+VACUUM items;
+INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series($base, $base + 1999) g;
+});
+	compare_servers("churn round $round (delete half, VACUUM, reinsert)");
+	is( $primary->safe_psql(
+			'postgres',
+			"SELECT vechnsw_index_check('items_l2', true), vechnsw_index_check('items_cos', true)"),
+		'|',
+		"churn round $round: the checker finds nothing wrong on the primary");
+	is( $standby->safe_psql(
+			'postgres', "SELECT vechnsw_index_check('items_l2'), vechnsw_index_check('items_cos')"),
+		'|',
+		"churn round $round: the checker finds nothing wrong on the standby");
+}
+cmp_ok(
+	$primary->safe_psql(
+		'postgres',
+		"SELECT free_elements < elements / 2 FROM vechnsw_index_stats('items_l2')"),
+	'eq', 't', 'churn: reinserts took freed slots');
 
 # an unlogged table's index (only its init fork reaches the standby)
 $primary->safe_psql(
@@ -193,6 +221,11 @@ is( $standby->safe_psql(
 		"SELECT heap_tids = (SELECT count(*) FROM items) FROM vechnsw_index_stats('items_l2')"),
 	't',
 	'after promotion and VACUUM the index has one TID per row');
+is( $standby->safe_psql(
+		'postgres',
+		"SELECT vechnsw_index_check('items_l2', true), deleted_elements, edges_to_deleted FROM vechnsw_index_stats('items_l2')"),
+	'|0|0',
+	'after promotion VACUUM repairs and frees on the new primary, and the checker is clean');
 
 $standby->stop;
 $primary->stop;

@@ -44,6 +44,8 @@ append_to_file("$dir/query.sql",
 append_to_file("$dir/delete.sql",
 	"DELETE FROM items WHERE id = (SELECT floor(random() * (SELECT max(id) FROM items))::bigint + 1);\n");
 append_to_file("$dir/vacuum.sql", "VACUUM items;\n");
+append_to_file("$dir/delete_many.sql",
+	"DELETE FROM items WHERE id IN (SELECT id FROM items TABLESAMPLE BERNOULLI (2));\n");
 
 is( $node->safe_psql(
 		'postgres',
@@ -128,6 +130,36 @@ check_index('after concurrent inserts, deletes and VACUUM', 0, 10);
 # (INDEX_CLEANUP on: with very few dead rows VACUUM would skip the index)
 $node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP on) items');
 check_index('after a final VACUUM', 1, 1);
+
+# the checker after concurrent churn: no list names a deleted or free
+# element, every visible row is in the index
+sub check_structure
+{
+	my ($what) = @_;
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT vechnsw_index_check('items_l2', true), deleted_elements, edges_to_deleted FROM vechnsw_index_stats('items_l2')"
+		),
+		'|0|0',
+		"$what: vechnsw_index_check is clean, no deleted element or edge to one is left");
+	my $st = $node->safe_psql('postgres',
+		"SELECT elements, live_elements, free_elements, stale_edges, unreachable_elements FROM vechnsw_index_stats('items_l2')");
+	note("$what: elements|live|free|stale edges|unreachable = $st");
+}
+check_structure('after phase 2');
+
+# phase 3: heavy churn: inserts racing VACUUMs that repair and free many
+# elements at a time (inserts link to elements VACUUM is repairing around,
+# reuse the slots it frees)
+run_pgbench_group(
+	'inserts + mass deletes + VACUUM',
+	[ 'insert', '-c', '3', '-j', '1', '-f', "$dir/insert.sql\@9", '-f', "$dir/insert_batch.sql\@1" ],
+	[ 'delete_many', '-c', '1', '-j', '1', '-f', "$dir/delete_many.sql" ],
+	[ 'query', '-c', '1', '-j', '1', '-f', "$dir/query.sql" ],
+	[ 'vacuum', '-c', '1', '-j', '1', '-f', "$dir/vacuum.sql" ]);
+$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP on) items');
+check_structure('after phase 3');
+check_index('after phase 3', 1, 1);
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC|TRAP:|deadlock detected/, 'no PANIC, assertion failure or deadlock in the server log');
