@@ -57,8 +57,9 @@ CREATE ACCESS METHOD vechnsw TYPE INDEX HANDLER vechnsw_handler;
 COMMENT ON ACCESS METHOD vechnsw IS 'HNSW graph index for approximate nearest neighbour search on real[]';
 
 -- Inspection: what a vechnsw index holds, read page by page with the same
--- checks as vechnsw_index_check (a corrupted index raises XX002).  The index
--- is locked in SHARE mode while it is read (writers wait, scans go on).
+-- page checks as vechnsw_index_check (a malformed page raises XX002).  Reads
+-- under ACCESS SHARE: it never waits for writers, so while they run the
+-- counts are of pages read at different moments.
 CREATE FUNCTION vechnsw_index_stats(regclass,
 	OUT pages bigint, OUT elements bigint, OUT live_elements bigint,
 	OUT deleted_elements bigint, OUT heap_tids bigint, OUT max_level integer,

@@ -7,9 +7,11 @@
  * In the spirit of amcheck's bt_index_check(): nothing read from a page is
  * trusted before it has been checked, every problem is an ERROR with
  * ERRCODE_INDEX_CORRUPTED naming the block and offset, and every loop can
- * be cancelled.  The index is locked in ShareLock while it is read, so
- * inserts and VACUUM wait and the pages read one after the other form a
+ * be cancelled.  The checker locks the index in ShareLock while it reads,
+ * so inserts and VACUUM wait and the pages read one after the other form a
  * consistent whole (scans go on); the table is locked in AccessShareLock.
+ * The statistics lock only in AccessShareLock and skip what changed
+ * between two pages' reads.
  *
  * Three passes: (1) every page and tuple is well formed, and the elements
  * are collected in (block, offset) order; (2) every neighbour tuple belongs
@@ -69,6 +71,14 @@ typedef struct VecChk
 	int32	   *edges;			/* indexes into elems */
 	int64		nedges;
 	int64		capedges;
+
+	/*
+	 * strict: the index is locked against writers (the checker), so any
+	 * disagreement between pages is corruption.  Otherwise (the statistics,
+	 * under AccessShareLock) pages are read at different moments and such
+	 * disagreements are skipped; a malformed page is corruption either way.
+	 */
+	bool		strict;
 
 	/* heapallindexed: the heap TIDs of live elements */
 	bool		collect_tids;
@@ -348,17 +358,31 @@ vec_chk_pass2(VecChk *c)
 		if (nblk != cur)
 		{
 			if (!vec_chk_read(c, nblk, pb.data))
-				vec_chk_corrupt(c, eblk, eoff, "neighbour tuple is on an empty page");
+			{
+				if (c->strict)
+					vec_chk_corrupt(c, eblk, eoff, "neighbour tuple is on an empty page");
+				cur = InvalidBlockNumber;
+				continue;
+			}
 			cur = nblk;
 		}
 		if (ItemPointerGetOffsetNumber(&e->ntid) < FirstOffsetNumber ||
 			ItemPointerGetOffsetNumber(&e->ntid) > PageGetMaxOffsetNumber(page))
-			vec_chk_corrupt(c, eblk, eoff, "neighbour tuple offset out of range");
+		{
+			if (c->strict)
+				vec_chk_corrupt(c, eblk, eoff, "neighbour tuple offset out of range");
+			continue;
+		}
 		nt = (VecNeighborTuple) vec_chk_item(c, page, nblk, ItemPointerGetOffsetNumber(&e->ntid), &len);
-		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->m != m)
-			vec_chk_corrupt(c, eblk, eoff, "element's neighbour tuple is missing");
-		if (nt->version != e->version || nt->level != e->level)
+		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->m != m ||
+			nt->version != e->version || nt->level != e->level)
+		{
+			if (!c->strict)
+				continue;		/* changed since pass 1 read the element */
+			if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->m != m)
+				vec_chk_corrupt(c, eblk, eoff, "element's neighbour tuple is missing");
 			vec_chk_corrupt(c, eblk, eoff, "neighbour tuple version or level differs from its element's");
+		}
 
 		e->firstedge = (int32) Min(c->nedges, PG_INT32_MAX);
 		for (int lc = 0; lc <= nt->level; lc++)
@@ -382,6 +406,8 @@ vec_chk_pass2(VecChk *c)
 				if (!vec_idset_add(&dup, tid))
 					vec_chk_corrupt(c, eblk, eoff, "duplicate edge in a neighbour list");
 				ti = vec_chk_find(c, tid);
+				if (ti < 0 && !c->strict)
+					continue;	/* an element added since pass 1 */
 				if (ti < 0)
 				{
 					char		msg[128];
@@ -398,9 +424,9 @@ vec_chk_pass2(VecChk *c)
 					c->stale_edges++;
 					continue;
 				}
-				if (t->state == VEC_ELEM_FREE)
+				if (t->state == VEC_ELEM_FREE && c->strict)
 					vec_chk_corrupt(c, eblk, eoff, "edge to a free element with its current version");
-				if (t->level < lc)
+				if (t->level < lc && c->strict)
 					vec_chk_corrupt(c, eblk, eoff, "edge to an element below the list's level");
 				if (e->state == VEC_ELEM_LIVE && t->state == VEC_ELEM_DELETED)
 					c->edges_to_deleted++;
@@ -432,19 +458,21 @@ vec_chk_pass3(VecChk *c)
 
 	if (meta->entry_level < 0)
 	{
-		if (c->live > 0)
+		if (c->live > 0 && c->strict)
 			vec_chk_corrupt(c, 0, 0, "live elements but no entry point");
 		return;
 	}
 	ItemPointerSet(&etid, meta->entry_blkno, meta->entry_offno);
 	ei = vec_chk_find(c, vec_tid_to_id(&etid));
+	if (!c->strict && (ei < 0 || c->elems[ei].version != meta->entry_version))
+		return;					/* the entry point moved since the meta page was read */
 	if (ei < 0)
 		vec_chk_corrupt(c, 0, 0, "entry point names no element");
 	if (c->elems[ei].version != meta->entry_version)
 		vec_chk_corrupt(c, 0, 0, "entry point version differs from its element's");
-	if (c->elems[ei].state != VEC_ELEM_LIVE)
+	if (c->elems[ei].state != VEC_ELEM_LIVE && c->strict)
 		vec_chk_corrupt(c, 0, 0, "entry point is not a live element");
-	if (c->elems[ei].level != meta->entry_level)
+	if (c->elems[ei].level != meta->entry_level && c->strict)
 		vec_chk_corrupt(c, 0, 0, "entry level differs from the entry element's level");
 
 	seen = palloc_extended(sizeof(bool) * Max(c->nelems, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -557,6 +585,7 @@ vec_chk_run(VecChk *c, Oid indexoid, bool heapallindexed, LOCKMODE indexlock)
 	c->edges = palloc(sizeof(int32) * c->capedges);
 	c->maxlevel = -1;
 	c->collect_tids = heapallindexed;
+	c->strict = (indexlock == ShareLock);
 	if (heapallindexed)
 		vec_idset_init(&c->tids, 1024);
 
@@ -606,7 +635,9 @@ vechnsw_index_check(PG_FUNCTION_ARGS)
 
 /*
  * vechnsw_index_stats(regclass): what the index holds, read with the same
- * checks (a corrupted index raises XX002 here too).
+ * page and tuple checks (a malformed page raises XX002 here too), under
+ * AccessShareLock: it never waits for writers nor makes them wait, so
+ * while they run the counts are of pages read at different moments.
  */
 PG_FUNCTION_INFO_V1(vechnsw_index_stats);
 Datum
@@ -616,7 +647,7 @@ vechnsw_index_stats(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[13];
 	bool		nulls[13] = {0};
-	LOCKMODE	lockmode = vec_chk_lockmode();
+	LOCKMODE	lockmode = AccessShareLock;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
