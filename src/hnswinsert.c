@@ -240,7 +240,8 @@ vec_place_reuse(Relation index, VecElementTuple etup, Size esz, VecNeighborTuple
 		}
 		GenericXLogFinish(state);
 		ItemPointerSet(etid, blkno, eoff);
-		freespace = PageGetExactFreeSpace(page);
+		/* (the image GenericXLog handed out is freed by now) */
+		freespace = PageGetExactFreeSpace(BufferGetPage(buf));
 		UnlockReleaseBuffer(buf);
 		RecordPageWithFreeSpace(index, blkno, freespace);
 		return true;

@@ -330,7 +330,8 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 
 		if (state != NULL)
 			GenericXLogFinish(state);
-		room = vec_page_has_room(page, pairsize);
+		/* the buffer's page: GenericXLogFinish freed the image it handed out */
+		room = vec_page_has_room(BufferGetPage(buf), pairsize);
 		UnlockReleaseBuffer(buf);
 		/* refresh the map (it is not WAL-logged: a crash or failover loses it) */
 		if (room)
