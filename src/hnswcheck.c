@@ -53,7 +53,7 @@ typedef struct VecChkElem
 	uint8		level;
 	uint8		ntids;
 	bool		seen_ntuple;
-	int32		firstedge;		/* into VecChk.edges, -1 = none */
+	int64		firstedge;		/* into VecChk.edges, -1 = none */
 	int32		nedges;
 } VecChkElem;
 
@@ -204,11 +204,18 @@ vec_chk_meta(VecChk *c)
 		vec_chk_corrupt(c, 0, 0, "meta page: code size does not fit dimensions");
 	if (meta->entry_level < -1 || meta->entry_level > meta->max_level)
 		vec_chk_corrupt(c, 0, 0, "meta page: entry level out of range");
+	if (meta->entry_level >= 0 && meta->dimensions == 0)
+		vec_chk_corrupt(c, 0, 0, "meta page: entry point but no dimensions");
+}
+
+static void
+vec_chk_meta_blocks(VecChk *c)
+{
+	VecMetaPageData *meta = &c->meta;
+
 	if (meta->entry_level >= 0 &&
 		(meta->entry_blkno == VECHNSW_METAPAGE_BLKNO || meta->entry_blkno >= c->nblocks))
 		vec_chk_corrupt(c, 0, 0, "meta page: entry point names no element page");
-	if (meta->entry_level >= 0 && meta->dimensions == 0)
-		vec_chk_corrupt(c, 0, 0, "meta page: entry point but no dimensions");
 }
 
 /* pass 1: pages and tuples; collect the elements */
@@ -255,6 +262,10 @@ vec_chk_pass1(VecChk *c)
 						vec_chk_corrupt(c, blkno, off, "free element has heap TIDs");
 					if (len != VEC_ELEMENT_TOMBSTONE_SIZE)
 						vec_chk_corrupt(c, blkno, off, "free element still holds a vector");
+				}
+				else if (dim == 0 && !c->strict)
+				{
+					/* the first vector arrived after the meta page was read */
 				}
 				else
 				{
@@ -384,7 +395,7 @@ vec_chk_pass2(VecChk *c)
 			vec_chk_corrupt(c, eblk, eoff, "neighbour tuple version or level differs from its element's");
 		}
 
-		e->firstedge = (int32) Min(c->nedges, PG_INT32_MAX);
+		e->firstedge = c->nedges;
 		for (int lc = 0; lc <= nt->level; lc++)
 		{
 			int			start = VEC_LEVEL_START(lc, m);
@@ -578,7 +589,7 @@ vec_chk_run(VecChk *c, Oid indexoid, bool heapallindexed, LOCKMODE indexlock)
 	c->strategy = GetAccessStrategy(BAS_BULKREAD);
 	c->cxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw check row",
 								   ALLOCSET_DEFAULT_SIZES);
-	c->nblocks = RelationGetNumberOfBlocks(c->index);
+
 	c->capelems = 1024;
 	c->elems = palloc(sizeof(VecChkElem) * c->capelems);
 	c->capedges = 4096;
@@ -589,7 +600,10 @@ vec_chk_run(VecChk *c, Oid indexoid, bool heapallindexed, LOCKMODE indexlock)
 	if (heapallindexed)
 		vec_idset_init(&c->tids, 1024);
 
+	/* the meta page first: a page it names was added before it was read */
 	vec_chk_meta(c);
+	c->nblocks = RelationGetNumberOfBlocks(c->index);
+	vec_chk_meta_blocks(c);
 	vec_chk_pass1(c);
 	vec_chk_pass2(c);
 	vec_chk_pass3(c);

@@ -27,6 +27,9 @@
 
 #include "vecidx.h"
 
+static void vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int dim,
+									  ItemPointer heaptid, int level, LOCKMODE lockmode);
+
 /*
  * Get a page with at least 'need' bytes free (for tuples and their line
  * pointers), exclusively locked.  *isnew tells whether it was just added.
@@ -147,11 +150,15 @@ vec_place_reuse(Relation index, VecElementTuple etup, Size esz, VecNeighborTuple
 				Size nsz, ItemPointer etid, ItemPointer ntid)
 {
 	Size		need = MAXALIGN(esz) + MAXALIGN(nsz) + 2 * sizeof(ItemIdData);
+
+	/* reusing a free pair needs only what its tombstones do not already hold */
+	Size		growth = MAXALIGN(esz) - VEC_ELEMENT_TOMBSTONE_SIZE +
+		MAXALIGN(nsz) - MAXALIGN(VEC_NEIGHBOR_TOMBSTONE_SIZE);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
 	for (int attempt = 0; attempt < 4; attempt++)
 	{
-		BlockNumber blkno = GetPageWithFreeSpace(index, need - 2 * sizeof(ItemIdData));
+		BlockNumber blkno = GetPageWithFreeSpace(index, growth);
 		Buffer		buf;
 		Page		page;
 		OffsetNumber maxoff,
@@ -207,8 +214,12 @@ vec_place_reuse(Relation index, VecElementTuple etup, Size esz, VecNeighborTuple
 		if (eoff == InvalidOffsetNumber &&
 			(freespace < need || maxoff + 2 > MaxOffsetNumber))
 		{
+			/*
+			 * No free pair fits and there is no room for new tuples: hide the
+			 * page until VACUUM records it again.
+			 */
 			UnlockReleaseBuffer(buf);
-			RecordPageWithFreeSpace(index, blkno, freespace);
+			RecordPageWithFreeSpace(index, blkno, 0);
 			continue;
 		}
 
@@ -258,9 +269,26 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 				   ItemPointer heaptid, pg_prng_state *prng)
 {
 	VecMetaPageData meta;
-	LOCKMODE	lockmode = ShareLock;
-	int			level;
 	int			cb;
+
+	vec_read_meta(index, &meta);
+	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
+	vec_insert_on_disk_locked(index, info, vec, dim, heaptid,
+							  vec_random_level(prng, info->m, vec_max_level(info->m, cb)),
+							  ShareLock);
+}
+
+/*
+ * The insert proper, with the element's level drawn and the entry lock mode
+ * to start with (share; exclusive when it may change the entry point).
+ */
+static void
+vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int dim,
+						  ItemPointer heaptid, int level, LOCKMODE lockmode)
+{
+	VecMetaPageData meta;
+	int			cb;
+	bool		isolated = false;
 	bool		first;
 	char	   *code = NULL;
 	VecDiskGraph dg;
@@ -283,8 +311,8 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	vec_read_meta(index, &meta);
 
 	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
-	level = vec_random_level(prng, info->m, vec_max_level(info->m, cb));
-	if (meta.entry_level < 0 || level > meta.entry_level)
+	level = Min(level, vec_max_level(info->m, cb));
+	if (lockmode != ExclusiveLock && (meta.entry_level < 0 || level > meta.entry_level))
 	{
 		/* may become the entry point: serialise with other such inserts */
 		UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
@@ -347,6 +375,28 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 			return;
 		}
 		top = Min(level, meta.entry_level);
+	}
+
+	/*
+	 * Nothing live found (every element reachable is deleted, e.g. all rows
+	 * were deleted and VACUUM has not finished, or the entry point is
+	 * unusable): the new element becomes the entry point, or it would be
+	 * unreachable.  That needs the entry lock in exclusive mode; start over
+	 * with it.
+	 */
+	if (meta.entry_level >= 0 && (top < 0 || nsel[0] == 0))
+	{
+		if (lockmode != ExclusiveLock)
+		{
+			vec_disk_graph_done(&dg);
+			UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
+			vec_insert_on_disk_locked(index, info, vec, dim, heaptid, level, ExclusiveLock);
+			return;
+		}
+		for (int lc = 0; lc <= top; lc++)
+			nsel[lc] = 0;
+		top = -1;
+		isolated = true;
 	}
 
 	/* build the two tuples, the element's own lists filled in */
@@ -422,7 +472,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 	vec_link_neighbors(&dg.g, &self, top, sel, nsel, false, code, scratch);
 
 	/* new entry point (we hold ExclusiveLock in that case) */
-	if (meta.entry_level < level || meta.dimensions == 0)
+	if (meta.entry_level < level || meta.dimensions == 0 || isolated)
 	{
 		Buffer		buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
 		GenericXLogState *state;
@@ -436,7 +486,7 @@ vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 		mp = VecPageGetMeta(page);
 		if (mp->dimensions == 0)
 			vec_meta_set_dimensions(page, dim, cb, vec);
-		if (mp->entry_level < level)
+		if (mp->entry_level < level || isolated)
 		{
 			mp->entry_blkno = ItemPointerGetBlockNumber(&etid);
 			mp->entry_offno = ItemPointerGetOffsetNumber(&etid);

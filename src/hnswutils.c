@@ -615,7 +615,15 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 			if (cands[k].id == a->id)
 				break;
 		if (k < nc)
-			continue;			/* already an edge (or added twice) */
+		{
+			/* an edge to an older version of the slot is stale: replace it */
+			if (k < nkept && cands[k].version != a->version)
+			{
+				cands[k] = *a;
+				ndropped++;
+			}
+			continue;			/* else already an edge (or added twice) */
+		}
 		cands[nc] = *a;
 		nc++;
 	}
@@ -994,7 +1002,8 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		ItemId		iid;
 		unsigned	off;
 
-		if (offno < FirstOffsetNumber || offno > MaxOffsetNumber)
+		if (offno < FirstOffsetNumber ||
+			offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
 			continue;
 		iid = PageGetItemId((Page) page, offno);
 		off = ItemIdGetOffset(iid);
@@ -1096,6 +1105,7 @@ vec_dg_update_list(VecGraph *g, const VecCand *base, int lc, VecListEdit *edit)
 		GenericXLogState *state;
 
 		CHECK_FOR_INTERRUPTS();
+		changed = false;
 
 		/* 1. copy the current list under a share lock */
 		LockBuffer(buf, BUFFER_LOCK_SHARE);

@@ -145,13 +145,30 @@ vec_vacuum_elevel(IndexVacuumInfo *info)
 	return info->message_level;
 }
 
-/* record how much room a page has for new tuples (a hint for inserts) */
+/*
+ * Record how much room a page has for new tuples (a hint for inserts).  The
+ * caller reads the amount under the page's lock and calls this after
+ * releasing it: the map's own buffers (and, to grow the map, the relation
+ * extension lock) are never taken while an index page is locked.
+ */
 void
-vec_record_free_space(Relation index, BlockNumber blkno, Page page)
+vec_record_free_space(Relation index, BlockNumber blkno, Size avail)
 {
-	Size		avail = PageIsNew(page) ? 0 : PageGetExactFreeSpace(page);
-
 	RecordPageWithFreeSpace(index, blkno, avail);
+}
+
+static Size
+vec_page_free_space(Relation index, BlockNumber blkno, BufferAccessStrategy strategy)
+{
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	Page		page;
+	Size		avail;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	avail = PageIsNew(page) ? 0 : PageGetExactFreeSpace(page);
+	UnlockReleaseBuffer(buf);
+	return avail;
 }
 
 /* a page has free element slots, or room worth announcing */
@@ -241,11 +258,16 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || len < VEC_ELEMENT_TOMBSTONE_SIZE ||
 				et->state == VEC_ELEM_FREE)
 				continue;
-			if (et->ntids > VECHNSW_HEAPTIDS || et->state > VEC_ELEM_FREE)
+			if (et->ntids > VECHNSW_HEAPTIDS || et->state > VEC_ELEM_FREE ||
+				et->level > VECHNSW_MAX_LEVEL)
+			{
+				if (state != NULL)
+					GenericXLogAbort(state);
 				ereport(ERROR,
 						(errcode(ERRCODE_INDEX_CORRUPTED),
 						 errmsg("index \"%s\" has a corrupted element at (%u,%u)",
 								RelationGetRelationName(index), blkno, off)));
+			}
 			ItemPointerSet(&etid, blkno, off);
 
 			if (et->state == VEC_ELEM_LIVE)
@@ -335,12 +357,8 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 		UnlockReleaseBuffer(buf);
 		/* refresh the map (it is not WAL-logged: a crash or failover loses it) */
 		if (room)
-		{
-			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			vec_record_free_space(index, blkno, BufferGetPage(buf));
-			UnlockReleaseBuffer(buf);
-		}
+			vec_record_free_space(index, blkno,
+								  vec_page_free_space(index, blkno, st->info->strategy));
 	}
 	stats->num_pages = nblocks;
 }
@@ -847,10 +865,7 @@ vec_vacuum_free(VecVacState *st)
 		}
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(buf);
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		vec_record_free_space(index, blkno, BufferGetPage(buf));
-		UnlockReleaseBuffer(buf);
+		vec_record_free_space(index, blkno, vec_page_free_space(index, blkno, st->info->strategy));
 		st->pages_with_room++;
 		i = j;
 	}
@@ -888,10 +903,7 @@ vec_vacuum_free(VecVacState *st)
 			GenericXLogFinish(state);
 		}
 		UnlockReleaseBuffer(buf);
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		vec_record_free_space(index, blkno, BufferGetPage(buf));
-		UnlockReleaseBuffer(buf);
+		vec_record_free_space(index, blkno, vec_page_free_space(index, blkno, st->info->strategy));
 	}
 }
 
@@ -1022,6 +1034,9 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	tids_before = (int64) stats->tuples_removed;
+	/* counted afresh by each pass (VACUUM may call us more than once) */
+	stats->num_index_tuples = 0;
+	stats->pages_free = 0;
 	pg_rusage_init(&ru0);
 
 	memset(&st, 0, sizeof(st));
@@ -1088,10 +1103,6 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		/* 5. live elements left unreachable get linked again */
 		if (!st.live_overflow)
 			vec_vacuum_reachability(&st);
-
-		/* 5. live elements left unreachable get linked again */
-		if (!st.live_overflow)
-			vec_vacuum_reachability(&st);
 	}
 
 	ereport(elevel,
@@ -1110,7 +1121,7 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	/* shown by VACUUM VERBOSE as "reusable": pages with slots freed now */
-	stats->pages_free += (BlockNumber) st.pages_with_room;
+	stats->pages_free = (BlockNumber) st.pages_with_room;
 	return stats;
 }
 
@@ -1137,6 +1148,7 @@ vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		{
 			Buffer		buf;
 			Page		page;
+			Size		avail = 0;
 
 			vacuum_delay_point();
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
@@ -1161,12 +1173,14 @@ vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 						freeslot = true;
 				}
 				if (freeslot)
-				{
-					vec_record_free_space(index, blkno, page);
-					any = true;
-				}
+					avail = PageGetExactFreeSpace(page);
 			}
 			UnlockReleaseBuffer(buf);
+			if (avail > 0)
+			{
+				vec_record_free_space(index, blkno, avail);
+				any = true;
+			}
 		}
 		if (any)
 			FreeSpaceMapVacuum(index);

@@ -475,6 +475,7 @@ vec_page_item_len(Page page, OffsetNumber off, Size *len)
 	iid = PageGetItemId(page, off);
 	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < 8 ||
 		ItemIdGetOffset(iid) < ph->pd_upper ||
+		ItemIdGetOffset(iid) != MAXALIGN(ItemIdGetOffset(iid)) ||
 		ItemIdGetOffset(iid) + ItemIdGetLength(iid) > ph->pd_special ||
 		ph->pd_special > BLCKSZ)
 		return NULL;
@@ -608,7 +609,7 @@ extern void vechnswendscan(IndexScanDesc scan);
 extern IndexBulkDeleteResult *vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 												IndexBulkDeleteCallback callback, void *callback_state);
 extern IndexBulkDeleteResult *vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
-extern void vec_record_free_space(Relation index, BlockNumber blkno, Page page);
+extern void vec_record_free_space(Relation index, BlockNumber blkno, Size avail);
 
 /* hnswcost.c */
 extern void vechnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,

@@ -7,7 +7,9 @@
 #   a fresh index's on the surviving rows minus 0.01;
 # - VACUUM VERBOSE reports what it did for the index;
 # - a page overwritten with garbage in a stopped cluster makes the checker
-#   raise XX002 and scans fail cleanly (no crash).
+#   raise XX002 and scans fail cleanly (no crash); also a whole garbage page
+#   (PostgreSQL's own header check: XX001) and garbage tuples under an
+#   intact page header and special space.
 # Figures are printed (note) as well as checked.
 use strict;
 use warnings;
@@ -130,55 +132,88 @@ my ($ret, $out, $err) = $node->psql('postgres', 'VACUUM (VERBOSE) items');
 is($ret, 0, 'VACUUM VERBOSE succeeds');
 like(
 	$err,
-	qr/index "items_idx": (\d+) heap TIDs removed, (\d+) elements deleted, (\d+) lists repaired, (\d+) edges replaced, (\d+) slots freed/,
+	qr/index "items_idx": (\d+) heap TIDs removed, (\d+) elements deleted, (\d+) lists repaired, (\d+) edges replaced, (\d+) back-links added, (\d+) slots freed/,
 	'VACUUM VERBOSE reports TIDs removed, elements deleted, lists repaired, edges replaced and slots freed');
 like($err, qr/index "items_idx": pages: \d+ in total, \d+ newly deleted, \d+ currently deleted, [1-9]\d* reusable/,
 	'VACUUM VERBOSE counts the pages with freed slots as reusable');
 note($err =~ /(index "items_idx": \d+ heap TIDs removed[^\n]*)/ ? $1 : 'no summary line');
 
-# 4. a page overwritten with garbage
-my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
-my $nblocks = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx') / 8192");
-my $victim = int($nblocks / 2);
-$node->stop;
+# 4. garbage on a page, written in a stopped cluster.  Three cases: the
+# whole page (PostgreSQL's own page header check may refuse it first:
+# XX001), everything after the page header (our page checks: XX002), and the
+# line pointers and tuples only (special space intact: the checker's tuple
+# checks).  Every statement either answers or fails with one of those
+# codes; no backend crashes.
+# returns the block it wrote to: the middle of the index
+sub corrupt
 {
-	srand(42);
-	my $garbage = join('', map { chr(int(rand(256))) } 1 .. 8192);
+	my ($from, $to, $seed) = @_;
+	my $nblocks = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx') / 8192");
+	my $block = int($nblocks / 2);
+	# (REINDEX gives the index a new file)
+	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
+	$node->stop;
+	srand($seed);
+	my $garbage = join('', map { chr(int(rand(256))) } 1 .. ($to - $from));
 	open(my $fh, '+<', $node->data_dir . "/$path") or die "open: $!";
 	binmode $fh;
-	seek($fh, $victim * 8192, 0) or die "seek: $!";
+	seek($fh, $block * 8192 + $from, 0) or die "seek: $!";
 	print $fh $garbage;
 	close $fh;
+	$node->start;
+	return $block;
 }
-$node->start;
-($ret, $out, $err) = $node->psql('postgres',
-	"\\set VERBOSITY verbose\nSELECT vechnsw_index_check('items_idx')");
-isnt($ret, 0, 'the checker fails on a garbage page');
-like($err, qr/ERROR:\s+XX002: index "items_idx" is corrupted at block $victim/,
-	"the checker raises XX002 naming block $victim");
-($ret, $out, $err) = $node->psql('postgres',
-	"\\set VERBOSITY verbose\nSELECT * FROM vechnsw_index_stats('items_idx')");
-like($err, qr/XX002/, 'the statistics raise XX002 too');
 
-# scans: every query either answers or fails with XX002, the server stays up
-my $scan_errors = 0;
-for my $i (1 .. 20)
+my $extra_id = 900000;
+
+sub scans_after_corruption
 {
-	($ret, $out, $err) = $node->psql('postgres',
-		"\\set VERBOSITY verbose\nSET enable_seqscan = off; SET vechnsw.ef_search = 400; SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT qv FROM q WHERE i = $i) LIMIT 400) s"
-	);
-	if ($ret != 0)
+	my ($what) = @_;
+	my ($failed, $bad) = (0, 0);
+	for my $i (1 .. 20)
 	{
-		$scan_errors++;
-		like($err, qr/XX002/, "scan $i fails with XX002") if $err !~ /XX002/;
+		my ($r, $o, $e) = $node->psql('postgres',
+			"\\set VERBOSITY verbose\nSET enable_seqscan = off; SET vechnsw.ef_search = 400; SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT qv FROM q WHERE i = $i) LIMIT 400) s"
+		);
+		next if $r == 0;
+		$failed++;
+		$bad++ if $e !~ /ERROR:\s+XX00[12]:/;
+		diag("$what: scan $i: $e") if $e !~ /ERROR:\s+XX00[12]:/;
 	}
+	is($bad, 0, "$what: every failing scan ($failed of 20) fails with XX001 or XX002");
+	my ($r, $o, $e) = $node->psql('postgres',
+		"INSERT INTO items SELECT k, vec(k) FROM generate_series($extra_id + 1, $extra_id + 20) k");
+	$extra_id += 100;
+	note("$what: insert into the corrupted index: " . ($r == 0 ? 'succeeded' : $e));
+	is($node->safe_psql('postgres', 'SELECT 1'), '1', "$what: the server is still up");
+	return $failed;
 }
-note("$scan_errors of 20 scans met the garbage page and failed with XX002");
-cmp_ok($scan_errors, '>', 0, 'scans that reach the garbage page fail cleanly');
-($ret, $out, $err) = $node->psql('postgres',
-	"SET enable_seqscan = off; INSERT INTO items SELECT k, vec(k) FROM generate_series(900001, 900050) k");
-note("insert into the corrupted index: " . ($ret == 0 ? 'succeeded' : $err));
-is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+
+# (a) the whole page
+my $victim = corrupt(0, 8192, 42);
+my ($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT vechnsw_index_check('items_idx')");
+like($e, qr/ERROR:\s+XX00[12]:/, "whole page garbage: the checker fails with XX001 or XX002");
+scans_after_corruption('whole page garbage');
+$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
+
+# (b) everything after the page header
+$victim = corrupt(24, 8192, 43);
+($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT vechnsw_index_check('items_idx')");
+like($e, qr/ERROR:\s+XX002: index "items_idx" is corrupted at block $victim/,
+	"garbage after the page header: the checker raises XX002 naming block $victim");
+($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT * FROM vechnsw_index_stats('items_idx')");
+like($e, qr/ERROR:\s+XX002:/, 'garbage after the page header: the statistics raise XX002');
+cmp_ok(scans_after_corruption('garbage after the page header'), '>', 0,
+	'garbage after the page header: scans that reach the page fail (with XX002)');
+$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
+
+# (c) line pointers and tuples only: special space and header intact
+$victim = corrupt(24, 8192 - 8, 44);
+($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT vechnsw_index_check('items_idx')");
+like($e, qr/ERROR:\s+XX002: index "items_idx" is corrupted at block $victim/,
+	"garbage tuples: the checker raises XX002 naming block $victim");
+scans_after_corruption('garbage tuples');
+
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal|PANIC|TRAP:/, 'no backend crashed');
 
