@@ -16,7 +16,7 @@ OBJS = \
 	src/hnswcheck.o \
 	src/rabitq.o
 
-DATA = sql/vecidx--0.2.0.sql sql/vecidx--0.1.0.sql sql/vecidx--0.1.0--0.2.0.sql
+DATA = sql/vecidx--0.1.0.sql sql/vecidx--0.1.0--0.2.0.sql
 HEADERS = src/vecidx.h
 
 # pg_regress tests: sql/NAME.sql -> expected/NAME.out

@@ -180,3 +180,15 @@ SELECT * FROM vechnsw_index_stats(0);
 \set VERBOSITY default
 
 DROP TABLE vt, vr, vz, ve, vc;
+
+-- 7. The upgrade from 0.1.0 (what CREATE EXTENSION runs too): the checker
+-- and the new statistics columns arrive.
+SET client_min_messages = warning;
+DROP EXTENSION vecidx CASCADE;
+CREATE EXTENSION vecidx VERSION '0.1.0';
+RESET client_min_messages;
+SELECT to_regprocedure('vechnsw_index_check(regclass,boolean)') IS NULL AS no_checker_in_010;
+ALTER EXTENSION vecidx UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'vecidx';
+SELECT to_regprocedure('vechnsw_index_check(regclass,boolean)') IS NOT NULL AS checker,
+	   (SELECT count(*) FROM unnest((SELECT proargnames FROM pg_proc WHERE proname = 'vechnsw_index_stats'))) AS stats_arguments;

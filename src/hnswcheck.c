@@ -111,21 +111,7 @@ vec_chk_corrupt(VecChk *c, BlockNumber blk, OffsetNumber off, const char *what)
 static int64
 vec_chk_find(VecChk *c, uint64 id)
 {
-	int64		lo = 0,
-				hi = c->nelems - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (c->elems[mid].id == id)
-			return mid;
-		if (c->elems[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return vec_bsearch_id(c->elems, c->nelems, sizeof(VecChkElem), offsetof(VecChkElem, id), id);
 }
 
 static inline uint64

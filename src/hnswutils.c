@@ -582,6 +582,7 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 				nkept,
 				ndropped = 0,
 				nsel,
+				nheur = -1,
 				nout = 0;
 	float		maxdist = -get_float4_infinity();
 	bool		anyadded = false;
@@ -661,6 +662,21 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 	if (cap > lengthof(stacks))
 		sel = palloc(sizeof(VecCand) * cap);
 	nsel = vec_select_neighbors(g, cands, nc, cap, sel, edit->scratch);
+	nheur = nsel;
+	if (edit->fill && nsel < cap)
+	{
+		/* candidates are sorted: take the nearest ones not selected */
+		for (int i = 0; i < nc && nsel < cap; i++)
+		{
+			int			k;
+
+			for (k = 0; k < nsel; k++)
+				if (sel[k].id == cands[i].id)
+					break;
+			if (k == nsel)
+				sel[nsel++] = cands[i];
+		}
+	}
 	for (int i = 0; i < nsel; i++)
 	{
 		bool		old = false;
@@ -693,7 +709,8 @@ done:
 	edit->nadded = 0;
 	if (*changed)
 	{
-		for (int i = 0; i < nout; i++)
+		/* (edges the fill added are not reported: they get no back-link) */
+		for (int i = 0; i < (nheur >= 0 ? nheur : nout); i++)
 		{
 			int			k;
 
@@ -830,15 +847,35 @@ vec_check_blkno(Relation index, BlockNumber blkno)
 void
 vec_check_page(Relation index, Page page, BlockNumber blkno)
 {
+	if (PageIsNew(page))
+		return;
+	vec_check_page_header(index, page, blkno);
+	if (VecPageGetOpaque(page)->page_id != VECHNSW_PAGE_ID ||
+		VecPageGetOpaque(page)->flags != VEC_PAGE_ELEMENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" contains a corrupted page at block %u",
+						RelationGetRelationName(index), blkno),
+				 errhint("Please REINDEX it.")));
+}
+
+/*
+ * The part of vec_check_page that reads only the page header, which a
+ * reader of line pointers touches anyway: the hot paths (graph visits)
+ * use this one, so that checking costs no extra cache miss on the special
+ * space at the page's end.  Bounds of line pointers and tuples are checked
+ * by vec_page_item_len.
+ */
+void
+vec_check_page_header(Relation index, Page page, BlockNumber blkno)
+{
 	PageHeader	ph = (PageHeader) page;
 
 	if (PageIsNew(page))
 		return;
 	if (ph->pd_special != BLCKSZ - MAXALIGN(sizeof(VecPageOpaqueData)) ||
 		ph->pd_lower < SizeOfPageHeaderData || ph->pd_lower > ph->pd_upper ||
-		ph->pd_upper > ph->pd_special ||
-		VecPageGetOpaque(page)->page_id != VECHNSW_PAGE_ID ||
-		VecPageGetOpaque(page)->flags != VEC_PAGE_ELEMENT)
+		ph->pd_upper > ph->pd_special)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" contains a corrupted page at block %u",
@@ -868,7 +905,7 @@ vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 	LockBuffer(dg->buf, BUFFER_LOCK_SHARE);
 	vec_counters.page_reads++;
 	page = BufferGetPage(dg->buf);
-	vec_check_page(dg->index, page, blkno);
+	vec_check_page_header(dg->index, page, blkno);
 	return page;
 }
 
@@ -1025,7 +1062,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 		vec_counters.page_reads++;
 		page = BufferGetPage(bufs[i]);
-		vec_check_page(dg->index, page, BufferGetBlockNumber(bufs[i]));
+		vec_check_page_header(dg->index, page, BufferGetBlockNumber(bufs[i]));
 		et = vec_page_item_len(page, (OffsetNumber) (nbrs[i].id & 0xFFFF), &len);
 		ok[i] = false;
 		if (vec_element_usable(et, nbrs[i].version, g->dim) &&

@@ -52,6 +52,7 @@
 #include "utils/pg_rusage.h"
 #include "tcop/pquery.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "vecidx.h"
 
@@ -112,7 +113,28 @@ typedef struct VecVacState
 	int64		freed;
 	int64		pages_with_room;
 	bool		entry_moved;
+
+	/* progress messages of long passes (VERBOSE) */
+	int			elevel;
+	TimestampTz last_report;
 } VecVacState;
+
+/* under VERBOSE, say every 10 s how far a long pass has come */
+static void
+vec_vacuum_progress(VecVacState *st, const char *pass, BlockNumber blkno, BlockNumber nblocks)
+{
+	TimestampTz now;
+
+	if (st->elevel < INFO)
+		return;
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(st->last_report, now, 10000))
+		return;
+	st->last_report = now;
+	ereport(st->elevel,
+			(errmsg("index \"%s\": %s: block %u of %u",
+					RelationGetRelationName(st->index), pass, blkno, nblocks)));
+}
 
 /*
  * The level of this VACUUM's own messages.  PostgreSQL 15 passes index AMs
@@ -196,21 +218,8 @@ vec_page_has_room(Page page, Size pairsize)
 static int
 vec_dead_find(VecVacState *st, uint64 id)
 {
-	int			lo = 0,
-				hi = st->ndead - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (st->dead[mid].id == id)
-			return mid;
-		if (st->dead[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return (int) vec_bsearch_id(st->dead, st->ndead, sizeof(VecDeadElem),
+								offsetof(VecDeadElem, id), id);
 }
 
 /*
@@ -236,6 +245,7 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 		bool		room;
 
 		vacuum_delay_point();
+		vec_vacuum_progress(st, "removing heap TIDs", blkno, nblocks);
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
 		LockBufferForCleanup(buf);
 		page = BufferGetPage(buf);
@@ -609,7 +619,6 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 	{
 		int			ncand,
 					k = 0;
-		int			cap = VEC_LEVEL_CAP(lc, m);
 		bool		hit = false;
 		VecListEdit edit;
 
@@ -650,10 +659,12 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 		}
 
 		/*
-		 * A list that would keep fewer than half its capacity (most of its
-		 * neighbours and theirs are gone: heavy deletes) gets what an insert
-		 * gets: a search from the entry point on this level, and back-links
-		 * from what it finds, so that the element stays reachable.
+		 * A list that would keep fewer than half the edges it had (most of
+		 * its neighbours and theirs are gone: heavy deletes) gets what an
+		 * insert gets: a search from the entry point on this level, and
+		 * back-links from what it finds, so that the element stays
+		 * reachable.  (Relative to what it had: heuristic lists are often
+		 * less than half full to begin with.)
 		 */
 		{
 			int			nkeep = 0;
@@ -661,7 +672,7 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 			for (int i = 0; i < ncur; i++)
 				if (!vec_idset_contains(&st->rounddead, cur[i].id))
 					nkeep++;
-			if (nkeep + k < cap / 2)
+			if (nkeep + k < Max(1, ncur / 2))
 				k = vec_vacuum_search(st, base, lc, vec, cc, k, maxcand + 2 * m, scratch, true);
 		}
 
@@ -670,6 +681,7 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 		edit.nadd = k;
 		edit.drop = &st->rounddead;
 		edit.scratch = scratch;
+		edit.fill = true;
 		if (g->ops->update_list(g, base, lc, &edit))
 		{
 			st->lists_repaired++;
@@ -736,6 +748,7 @@ vec_vacuum_repair(VecVacState *st)
 		MemoryContext oldcxt;
 
 		vacuum_delay_point();
+		vec_vacuum_progress(st, "repairing neighbour lists", blkno, nblocks);
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -911,21 +924,7 @@ vec_vacuum_free(VecVacState *st)
 static int64
 vec_live_find(VecVacState *st, uint64 id)
 {
-	int64		lo = 0,
-				hi = st->nlive - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (st->live[mid].id == id)
-			return mid;
-		if (st->live[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return vec_bsearch_id(st->live, st->nlive, sizeof(VecCand), offsetof(VecCand, id), id);
 }
 
 /*
@@ -1056,6 +1055,8 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	st.dg.g.storage = meta.storage;
 	st.dg.code_bytes = meta.code_bytes;
 	st.best_level = -1;
+	st.elevel = elevel;
+	st.last_report = GetCurrentTimestamp();
 	st.caplive = 1024;
 	st.live = palloc(sizeof(VecCand) * st.caplive);
 	st.capdead = 1024;

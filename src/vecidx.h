@@ -372,6 +372,9 @@ typedef struct VecListEdit
 								 * back-link), or NULL: read from the
 								 * element */
 	VecIdSet   *drop;			/* ids whose edges go, or NULL */
+	bool		fill;			/* after the heuristic, fill the list up to
+								 * its capacity with the nearest candidates
+								 * it passed over */
 	float	   *scratch;		/* (2 * m + 1) * dim floats */
 	/* results */
 	int			ndropped;		/* edges dropped by the installed change */
@@ -504,6 +507,32 @@ vec_element_usable(const VecElementTupleData *et, uint16 version, int dim)
 /* header-only neighbour tuple of a free element (m = 0: no slots) */
 #define VEC_NEIGHBOR_TOMBSTONE_SIZE	offsetof(VecNeighborTupleData, entries)
 
+/*
+ * Binary search of id in an array of n structs of 'stride' bytes sorted by
+ * the uint64 id at offset idoff (elements collected in block order are
+ * sorted by id).  Returns the index, or -1.
+ */
+static inline int64
+vec_bsearch_id(const void *arr, int64 n, Size stride, Size idoff, uint64 id)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+		uint64		v = *(const uint64 *) ((const char *) arr + mid * stride + idoff);
+
+		if (v == id)
+			return mid;
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 static inline uint64
 vec_tid_to_id(ItemPointer tid)
 {
@@ -532,6 +561,7 @@ typedef struct VecDiskGraph
 } VecDiskGraph;
 
 extern void vec_check_page(Relation index, Page page, BlockNumber blkno);
+extern void vec_check_page_header(Relation index, Page page, BlockNumber blkno);
 extern void vec_check_blkno(Relation index, BlockNumber blkno);
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
 extern void vec_disk_graph_done(VecDiskGraph *dg);

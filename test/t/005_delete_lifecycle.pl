@@ -193,7 +193,8 @@ sub scans_after_corruption
 my $victim = corrupt(0, 8192, 42);
 my ($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT vechnsw_index_check('items_idx')");
 like($e, qr/ERROR:\s+XX00[12]:/, "whole page garbage: the checker fails with XX001 or XX002");
-scans_after_corruption('whole page garbage');
+cmp_ok(scans_after_corruption('whole page garbage'), '>', 0,
+	'whole page garbage: scans that reach the page fail cleanly');
 $node->safe_psql('postgres', 'REINDEX INDEX items_idx');
 
 # (b) everything after the page header
@@ -203,8 +204,7 @@ like($e, qr/ERROR:\s+XX002: index "items_idx" is corrupted at block $victim/,
 	"garbage after the page header: the checker raises XX002 naming block $victim");
 ($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT * FROM vechnsw_index_stats('items_idx')");
 like($e, qr/ERROR:\s+XX002:/, 'garbage after the page header: the statistics raise XX002');
-cmp_ok(scans_after_corruption('garbage after the page header'), '>', 0,
-	'garbage after the page header: scans that reach the page fail (with XX002)');
+scans_after_corruption('garbage after the page header');
 $node->safe_psql('postgres', 'REINDEX INDEX items_idx');
 
 # (c) line pointers and tuples only: special space and header intact
