@@ -249,16 +249,15 @@ vec_chk_pass1(VecChk *c)
 					if (len != VEC_ELEMENT_TOMBSTONE_SIZE)
 						vec_chk_corrupt(c, blkno, off, "free element still holds a vector");
 				}
-				else if (dim == 0 && !c->strict)
-				{
-					/* the first vector arrived after the meta page was read */
-				}
 				else
 				{
-					if (dim == 0 || et->dim != dim)
+					/* (lenient: the first vector may have arrived after the meta page was read) */
+					bool		dimknown = dim != 0 || c->strict;
+
+					if (dimknown && (dim == 0 || et->dim != dim))
 						vec_chk_corrupt(c, blkno, off, "element dimensions differ from the meta page's");
-					if (et->codebytes != c->meta.code_bytes ||
-						len != VEC_ELEMENT_TUPLE_SIZE(dim, storage, et->codebytes))
+					if (dimknown && (et->codebytes != c->meta.code_bytes ||
+									 len != VEC_ELEMENT_TUPLE_SIZE(dim, storage, et->codebytes)))
 						vec_chk_corrupt(c, blkno, off, "element tuple has the wrong size");
 					if (et->level > c->meta.max_level)
 						vec_chk_corrupt(c, blkno, off, "element level above the maximum");
@@ -453,10 +452,14 @@ vec_chk_pass3(VecChk *c)
 	int64		head = 0,
 				tail = 0;
 
+	/*
+	 * (No entry point with live elements is a state a crash can leave: the
+	 * first insert's tuples are written before the meta page names them.
+	 * Its row never committed; the element counts as unreachable.)
+	 */
 	if (meta->entry_level < 0)
 	{
-		if (c->live > 0 && c->strict)
-			vec_chk_corrupt(c, 0, 0, "live elements but no entry point");
+		c->unreachable = c->live;
 		return;
 	}
 	ItemPointerSet(&etid, meta->entry_blkno, meta->entry_offno);
@@ -467,8 +470,9 @@ vec_chk_pass3(VecChk *c)
 		vec_chk_corrupt(c, 0, 0, "entry point names no element");
 	if (c->elems[ei].version != meta->entry_version)
 		vec_chk_corrupt(c, 0, 0, "entry point version differs from its element's");
-	if (c->elems[ei].state != VEC_ELEM_LIVE && c->strict)
-		vec_chk_corrupt(c, 0, 0, "entry point is not a live element");
+	/* (a deleted entry point is what a VACUUM cancelled before its step 2 leaves) */
+	if (c->elems[ei].state == VEC_ELEM_FREE && c->strict)
+		vec_chk_corrupt(c, 0, 0, "entry point is a free element");
 	if (c->elems[ei].level != meta->entry_level && c->strict)
 		vec_chk_corrupt(c, 0, 0, "entry level differs from the entry element's level");
 

@@ -601,6 +601,7 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 		cands[nc].id = cur[i].id;
 		cands[nc].version = cur[i].version;
 		cands[nc].dist = cur[i].distance;
+		cands[nc].pad = 0;		/* an existing edge: may be stale */
 		maxdist = Max(maxdist, cur[i].distance);
 		nc++;
 	}
@@ -621,11 +622,13 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 			if (k < nkept && cands[k].version != a->version)
 			{
 				cands[k] = *a;
+				cands[k].pad = 1;
 				ndropped++;
 			}
 			continue;			/* else already an edge (or added twice) */
 		}
 		cands[nc] = *a;
+		cands[nc].pad = 1;		/* a candidate the caller just visited */
 		nc++;
 	}
 
@@ -665,11 +668,17 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 	nheur = nsel;
 	if (edit->fill && nsel < cap)
 	{
-		/* candidates are sorted: take the nearest ones not selected */
+		/*
+		 * Candidates are sorted: take the nearest ones not selected, of
+		 * those the caller visited (an existing edge the heuristic passed
+		 * over may be stale: its vector could not be read).
+		 */
 		for (int i = 0; i < nc && nsel < cap; i++)
 		{
 			int			k;
 
+			if (cands[i].pad != 1)
+				continue;
 			for (k = 0; k < nsel; k++)
 				if (sel[k].id == cands[i].id)
 					break;
@@ -1198,7 +1207,7 @@ vec_dg_update_list(VecGraph *g, const VecCand *base, int lc, VecListEdit *edit)
 				continue;
 			/* the code: carried with a kept edge, given, or read */
 			for (k = 0; k < ncur; k++)
-				if (cur[k].id == out[i].id)
+				if (cur[k].id == out[i].id && cur[k].version == out[i].version)
 					break;
 			if (k < ncur)
 				memcpy(slot, oldcodes + (Size) curslot[k] * cs, cs);

@@ -311,30 +311,6 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 				}
 			}
 
-			if (et->state == VEC_ELEM_LIVE && !st->live_overflow &&
-				et->level <= VECHNSW_MAX_LEVEL)
-			{
-				VecCand    *lc;
-
-				if (st->nlive == st->caplive)
-				{
-					if ((Size) st->caplive * 2 * sizeof(VecCand) > (Size) maintenance_work_mem * 1024 / 2)
-					{
-						st->live_overflow = true;
-						goto live_done;
-					}
-					st->caplive *= 2;
-					st->live = repalloc_huge(st->live, sizeof(VecCand) * st->caplive);
-				}
-				lc = &st->live[st->nlive++];
-				memset(lc, 0, sizeof(VecCand));
-				lc->id = vec_tid_to_id(&etid);
-				lc->version = et->version;
-				lc->level = et->level;
-				lc->state = VEC_ELEM_LIVE;
-				lc->ntid = et->neighbortid;
-			}
-	live_done:
 			if (et->state == VEC_ELEM_LIVE)
 			{
 				if ((int) et->level > st->best_level)
@@ -371,6 +347,28 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 								  vec_page_free_space(index, blkno, st->info->strategy));
 	}
 	stats->num_pages = nblocks;
+}
+
+/*
+ * Remember a live element for the reachability pass (step 5), within half
+ * of maintenance_work_mem.
+ */
+static void
+vec_vacuum_note_live(VecVacState *st, const VecCand *c)
+{
+	if (st->live_overflow)
+		return;
+	if (st->nlive == st->caplive)
+	{
+		if ((Size) st->caplive * 2 * sizeof(VecCand) > (Size) maintenance_work_mem * 1024 / 2)
+		{
+			st->live_overflow = true;
+			return;
+		}
+		st->caplive *= 2;
+		st->live = repalloc_huge(st->live, sizeof(VecCand) * st->caplive);
+	}
+	st->live[st->nlive++] = *c;
 }
 
 /*
@@ -778,6 +776,14 @@ vec_vacuum_repair(VecVacState *st)
 		}
 		UnlockReleaseBuffer(buf);
 
+		/*
+		 * The live elements for step 5, read after the barrier: this also
+		 * catches rows inserted while step 1 ran, on pages it had passed.
+		 */
+		if (st->rfirst == 0)
+			for (int i = 0; i < n; i++)
+				vec_vacuum_note_live(st, &elems[i]);
+
 		oldcxt = MemoryContextSwitchTo(tmpcxt);
 		for (int i = 0; i < n; i++)
 		{
@@ -928,11 +934,52 @@ vec_live_find(VecVacState *st, uint64 id)
 }
 
 /*
+ * The graph is empty (step 2 found no live element) but the repair pass saw
+ * live ones: rows inserted while step 1 ran, on pages it had passed.  Make
+ * the highest of them the entry point (under the entry lock, if the graph
+ * is still empty), so that the walk below links the others to it.
+ */
+static void
+vec_vacuum_adopt_entry(VecVacState *st)
+{
+	Relation	index = st->index;
+	int64		best = 0;
+	Buffer		buf;
+	GenericXLogState *state;
+	VecMetaPage meta;
+	ItemPointerData etid;
+
+	for (int64 i = 1; i < st->nlive; i++)
+		if (st->live[i].level > st->live[best].level)
+			best = i;
+	vec_id_to_tid(st->live[best].id, &etid);
+
+	LockPage(index, VECHNSW_METAPAGE_BLKNO, ExclusiveLock);
+	buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (VecPageGetMeta(BufferGetPage(buf))->entry_level < 0)
+	{
+		state = GenericXLogStart(index);
+		meta = VecPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+		meta->entry_blkno = ItemPointerGetBlockNumber(&etid);
+		meta->entry_offno = ItemPointerGetOffsetNumber(&etid);
+		meta->entry_level = st->live[best].level;
+		meta->entry_version = st->live[best].version;
+		GenericXLogFinish(state);
+		st->entry_moved = true;
+	}
+	UnlockReleaseBuffer(buf);
+	UnlockPage(index, VECHNSW_METAPAGE_BLKNO, ExclusiveLock);
+	vec_read_meta(index, st->meta);
+}
+
+/*
  * Step 5: reachability.  Deleting many elements can leave live ones whose
  * every in-edge came from deleted elements: the repair gave their
  * neighbours better candidates, and nothing leads to them any more.  A
- * breadth-first walk from the entry point over the live elements of step 1
- * (every level's lists, one neighbour tuple read per element) finds them;
+ * breadth-first walk from the entry point over the live elements the
+ * repair pass saw (every level's lists, one neighbour tuple read per
+ * element) finds them;
  * each gets what an insert gets on level 0: a search from the entry point
  * and back-links from the neighbours it finds.  O(elements) page reads,
  * plus one search per element found unreachable.
@@ -953,18 +1000,48 @@ vec_vacuum_reachability(VecVacState *st)
 	float	   *scratch = palloc(sizeof(float) * st->dim * (2 * m + 1));
 	VecCand    *cc = palloc(sizeof(VecCand) * Max(st->vinfo->ef_construction, 2 * m));
 
-	vec_read_meta(st->index, st->meta);
-	if (st->meta->entry_level < 0 || st->nlive == 0)
+	if (st->nlive == 0)
 		return;
-	ItemPointerSet(&etid, st->meta->entry_blkno, st->meta->entry_offno);
-	ei = vec_live_find(st, vec_tid_to_id(&etid));
-	if (ei < 0)
-		return;					/* a new entry point since step 1 */
+	vec_read_meta(st->index, st->meta);
+	if (st->meta->entry_level < 0)
+		vec_vacuum_adopt_entry(st);
+	if (st->meta->entry_level < 0)
+		return;
 
 	seen = palloc_extended(st->nlive, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	queue = palloc_extended(sizeof(int32) * st->nlive, MCXT_ALLOC_HUGE);
-	seen[ei] = true;
-	queue[tail++] = (int32) ei;
+	ItemPointerSet(&etid, st->meta->entry_blkno, st->meta->entry_offno);
+	ei = vec_live_find(st, vec_tid_to_id(&etid));
+	if (ei >= 0 && st->live[ei].version == st->meta->entry_version)
+	{
+		seen[ei] = true;
+		queue[tail++] = (int32) ei;
+	}
+	else
+	{
+		/* an entry point newer than the repair pass: start from its lists */
+		VecCand		ep;
+
+		memset(vec, 0, sizeof(float) * st->dim);
+		if (vec_disk_entry(&st->dg, st->meta, vec, &ep))
+		{
+			for (int lc = 0; lc <= ep.level; lc++)
+			{
+				int			n = g->ops->neighbors(g, &ep, lc, nbrs);
+
+				for (int i = 0; i < n; i++)
+				{
+					int64		t = vec_live_find(st, nbrs[i].id);
+
+					if (t >= 0 && !seen[t] && st->live[t].version == nbrs[i].version)
+					{
+						seen[t] = true;
+						queue[tail++] = (int32) t;
+					}
+				}
+			}
+		}
+	}
 	while (head < tail)
 	{
 		VecCand    *e = &st->live[queue[head++]];
