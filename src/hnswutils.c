@@ -110,6 +110,44 @@ vec_read_meta(Relation index, VecMetaPageData *meta)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid vechnsw index (magic %08x, version %u)",
 						RelationGetRelationName(index), meta->magic, meta->version)));
+	vec_check_meta(index, meta);
+}
+
+/*
+ * The meta page's fields that size arrays and name blocks must be within
+ * the bounds the code was written for (m, levels, dimensions, code size,
+ * metric, storage); anything else is corruption, reported before it is used.
+ */
+void
+vec_check_meta(Relation index, const VecMetaPageData *meta)
+{
+	const char *what = NULL;
+
+	if (meta->m < VECHNSW_MIN_M || meta->m > VECHNSW_MAX_M)
+		what = "m";
+	else if (meta->metric < VEC_METRIC_L2 || meta->metric > VEC_METRIC_IP)
+		what = "metric";
+	else if (meta->storage != VEC_STORAGE_F32 && meta->storage != VEC_STORAGE_F16)
+		what = "storage";
+	else if (meta->dimensions > VECHNSW_MAX_DIM)
+		what = "dimensions";
+	else if (meta->max_level > VECHNSW_MAX_LEVEL)
+		what = "max_level";
+	else if (meta->entry_level < -1 || meta->entry_level > meta->max_level)
+		what = "entry_level";
+	else if (meta->entry_level >= 0 &&
+			 (meta->entry_blkno == VECHNSW_METAPAGE_BLKNO || !BlockNumberIsValid(meta->entry_blkno)))
+		what = "entry block";
+	else if (meta->code_bytes != 0 &&
+			 (meta->dimensions == 0 ||
+			  meta->code_bytes != vec_code_bytes(meta->code_bits, meta->dimensions, meta->m)))
+		what = "code size";
+	if (what)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted meta page (%s)",
+						RelationGetRelationName(index), what),
+				 errhint("Please REINDEX it.")));
 }
 
 /* ---------------------------------------------------------------- levels */

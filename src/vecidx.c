@@ -207,6 +207,7 @@ vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *k
 		UnlockReleaseBuffer(buf);
 		return;					/* reported by vec_read_meta */
 	}
+	vec_check_meta(index, meta);	/* (an ERROR releases the buffer lock) */
 	info->m = meta->m;
 	info->bits = meta->code_bits;
 	info->storage = meta->storage;

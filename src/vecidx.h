@@ -436,6 +436,7 @@ extern Datum vecidx_negative_inner_product(PG_FUNCTION_ARGS);
 extern void vec_init_page(Page page, uint16 flags);
 extern Buffer vec_new_buffer(Relation index, ForkNumber fork);
 extern void vec_read_meta(Relation index, VecMetaPageData *meta);
+extern void vec_check_meta(Relation index, const VecMetaPageData *meta);
 extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
 extern int	vec_random_level(struct pg_prng_state *prng, int m, int max_level);
 extern int	vec_max_level(int m, int codesize);

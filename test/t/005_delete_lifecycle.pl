@@ -214,6 +214,31 @@ like($e, qr/ERROR:\s+XX002: index "items_idx" is corrupted at block $victim/,
 	"garbage tuples: the checker raises XX002 naming block $victim");
 scans_after_corruption('garbage tuples');
 
+$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
+
+# (d) the meta page's m overwritten with 0 (it sizes arrays): every reader
+# refuses the index with XX002
+{
+	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
+	$node->stop;
+	open(my $fh, '+<', $node->data_dir . "/$path") or die "open: $!";
+	binmode $fh;
+	seek($fh, 24 + 12, 0) or die "seek: $!";    # page header, then VecMetaPageData.m
+	print $fh pack('v', 0);
+	close $fh;
+	$node->start;
+}
+for my $stmt (
+	"SELECT vechnsw_index_check('items_idx')",
+	"SET enable_seqscan = off; SELECT id FROM items ORDER BY v <-> (SELECT qv FROM q WHERE i = 1) LIMIT 5",
+	"INSERT INTO items SELECT k, vec(k) FROM generate_series(990001, 990005) k",
+	"DELETE FROM items WHERE id % 50 = 0; VACUUM items")
+{
+	($r, $o, $e) = $node->psql('postgres', "\\set VERBOSITY verbose\n$stmt");
+	like($e, qr/ERROR:\s+XX002: index "items_idx" has a corrupted meta page \(m\)/,
+		"meta page m = 0: '$stmt' fails with XX002");
+}
+
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal|PANIC|TRAP:/, 'no backend crashed');
 
