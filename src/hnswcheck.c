@@ -173,23 +173,11 @@ vec_chk_meta(VecChk *c)
 {
 	VecMetaPageData *meta = &c->meta;
 
-	vec_read_meta(c->index, meta);	/* checks magic and version */
-	if (meta->m < VECHNSW_MIN_M || meta->m > VECHNSW_MAX_M)
-		vec_chk_corrupt(c, 0, 0, "meta page: m out of range");
-	if (meta->metric < VEC_METRIC_L2 || meta->metric > VEC_METRIC_IP)
-		vec_chk_corrupt(c, 0, 0, "meta page: unknown metric");
-	if (meta->storage != VEC_STORAGE_F32 && meta->storage != VEC_STORAGE_F16)
-		vec_chk_corrupt(c, 0, 0, "meta page: unknown storage");
-	if (meta->dimensions > VECHNSW_MAX_DIM)
-		vec_chk_corrupt(c, 0, 0, "meta page: dimensions out of range");
-	if (meta->max_level > VECHNSW_MAX_LEVEL ||
-		meta->max_level != vec_max_level(meta->m, meta->code_bytes))
+	/* magic, version and every field's bounds: vec_check_meta */
+	vec_read_meta(c->index, meta);
+	/* and what only holds for a consistent index */
+	if (meta->max_level != vec_max_level(meta->m, meta->code_bytes))
 		vec_chk_corrupt(c, 0, 0, "meta page: max_level does not fit m");
-	if (meta->code_bytes != 0 && meta->dimensions != 0 &&
-		meta->code_bytes != vec_code_bytes(meta->code_bits, meta->dimensions, meta->m))
-		vec_chk_corrupt(c, 0, 0, "meta page: code size does not fit dimensions");
-	if (meta->entry_level < -1 || meta->entry_level > meta->max_level)
-		vec_chk_corrupt(c, 0, 0, "meta page: entry level out of range");
 	if (meta->entry_level >= 0 && meta->dimensions == 0)
 		vec_chk_corrupt(c, 0, 0, "meta page: entry point but no dimensions");
 }

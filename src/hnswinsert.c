@@ -28,7 +28,8 @@
 #include "vecidx.h"
 
 static void vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int dim,
-									  ItemPointer heaptid, int level, LOCKMODE lockmode);
+									  ItemPointer heaptid, pg_prng_state *prng, int level,
+									  LOCKMODE lockmode);
 
 /*
  * Get a page with at least 'need' bytes free (for tuples and their line
@@ -268,23 +269,19 @@ void
 vec_insert_on_disk(Relation index, VecIndexInfo *info, float *vec, int dim,
 				   ItemPointer heaptid, pg_prng_state *prng)
 {
-	VecMetaPageData meta;
-	int			cb;
-
-	vec_read_meta(index, &meta);
-	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
-	vec_insert_on_disk_locked(index, info, vec, dim, heaptid,
-							  vec_random_level(prng, info->m, vec_max_level(info->m, cb)),
-							  ShareLock);
+	vec_insert_on_disk_locked(index, info, vec, dim, heaptid, prng, -1, ShareLock);
 }
 
 /*
- * The insert proper, with the element's level drawn and the entry lock mode
- * to start with (share; exclusive when it may change the entry point).
+ * The insert proper, starting with the entry lock in lockmode (share;
+ * exclusive when it may change the entry point).  The element's level is
+ * drawn from prng once the meta page is read, unless a restart passes the
+ * one drawn before (level >= 0).
  */
 static void
 vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int dim,
-						  ItemPointer heaptid, int level, LOCKMODE lockmode)
+						  ItemPointer heaptid, pg_prng_state *prng, int level,
+						  LOCKMODE lockmode)
 {
 	VecMetaPageData meta;
 	int			cb;
@@ -311,6 +308,8 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	vec_read_meta(index, &meta);
 
 	cb = meta.dimensions ? meta.code_bytes : vec_code_bytes(meta.code_bits, dim, meta.m);
+	if (level < 0)
+		level = vec_random_level(prng, info->m, vec_max_level(info->m, cb));
 	level = Min(level, vec_max_level(info->m, cb));
 	if (lockmode != ExclusiveLock && (meta.entry_level < 0 || level > meta.entry_level))
 	{
@@ -390,7 +389,7 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 		{
 			vec_disk_graph_done(&dg);
 			UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
-			vec_insert_on_disk_locked(index, info, vec, dim, heaptid, level, ExclusiveLock);
+			vec_insert_on_disk_locked(index, info, vec, dim, heaptid, prng, level, ExclusiveLock);
 			return;
 		}
 		for (int lc = 0; lc <= top; lc++)

@@ -797,6 +797,26 @@ vec_vacuum_repair(VecVacState *st)
 	MemoryContextDelete(tmpcxt);
 }
 
+/*
+ * Overwrite deleted element d's neighbour tuple at off of a registered page
+ * image with an empty one carrying the freed version; false if it is not
+ * d's (or could not be overwritten).
+ */
+static bool
+vec_vacuum_neighbor_tombstone(Page page, OffsetNumber off, const VecDeadElem *d)
+{
+	VecNeighborTuple nt = vec_page_item(page, off);
+	VecNeighborTupleData ntomb;
+
+	if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != d->version)
+		return false;
+	memset(&ntomb, 0, sizeof(ntomb));
+	ntomb.type = VEC_TUPLE_NEIGHBOR;
+	ntomb.version = (uint16) (d->version + 1);
+	ntomb.m = 0;
+	return PageIndexTupleOverwrite(page, off, (Item) &ntomb, VEC_NEIGHBOR_TOMBSTONE_SIZE);
+}
+
 /* turn one deleted element (and its neighbour tuple if on this page) into
  * tombstones on the registered page image; false if it is not ours */
 static bool
@@ -817,27 +837,12 @@ vec_vacuum_free_one(VecVacState *st, Page page, VecDeadElem *d, bool *ntuple_don
 	tomb.ntids = 0;
 	tomb.level = 0;
 	tomb.codebytes = 0;
-	memset(tomb.heaptids, 0, sizeof(tomb.heaptids));
 	for (int i = 0; i < VECHNSW_HEAPTIDS; i++)
 		ItemPointerSetInvalid(&tomb.heaptids[i]);
 
 	if (ItemPointerIsValid(&d->ntid) &&
 		ItemPointerGetBlockNumber(&d->ntid) == (BlockNumber) (d->id >> 16))
-	{
-		VecNeighborTuple nt = vec_page_item(page, ItemPointerGetOffsetNumber(&d->ntid));
-		VecNeighborTupleData ntomb;
-
-		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == d->version)
-		{
-			memset(&ntomb, 0, sizeof(ntomb));
-			ntomb.type = VEC_TUPLE_NEIGHBOR;
-			ntomb.version = tomb.version;
-			ntomb.m = 0;
-			if (PageIndexTupleOverwrite(page, ItemPointerGetOffsetNumber(&d->ntid),
-										(Item) &ntomb, VEC_NEIGHBOR_TOMBSTONE_SIZE))
-				*ntuple_done = true;
-		}
-	}
+		*ntuple_done = vec_vacuum_neighbor_tombstone(page, ItemPointerGetOffsetNumber(&d->ntid), d);
 	/* shrinking never fails; the element tuple is offset off */
 	(void) PageIndexTupleOverwrite(page, off, (Item) &tomb, VEC_ELEMENT_TOMBSTONE_SIZE);
 	return true;
@@ -896,7 +901,7 @@ vec_vacuum_free(VecVacState *st)
 		BlockNumber blkno;
 		Buffer		buf;
 		Page		page;
-		VecNeighborTuple nt;
+		GenericXLogState *state;
 
 		if (!ItemPointerIsValid(&d->ntid))
 			continue;
@@ -906,21 +911,12 @@ vec_vacuum_free(VecVacState *st)
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		vec_check_page(index, page, blkno);
-		nt = vec_page_item(page, ItemPointerGetOffsetNumber(&d->ntid));
-		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == d->version)
-		{
-			GenericXLogState *state = GenericXLogStart(index);
-			VecNeighborTupleData ntomb;
-
-			memset(&ntomb, 0, sizeof(ntomb));
-			ntomb.type = VEC_TUPLE_NEIGHBOR;
-			ntomb.version = (uint16) (d->version + 1);
-			ntomb.m = 0;
-			page = GenericXLogRegisterBuffer(state, buf, 0);
-			(void) PageIndexTupleOverwrite(page, ItemPointerGetOffsetNumber(&d->ntid),
-										   (Item) &ntomb, VEC_NEIGHBOR_TOMBSTONE_SIZE);
+		state = GenericXLogStart(index);
+		if (vec_vacuum_neighbor_tombstone(GenericXLogRegisterBuffer(state, buf, 0),
+										  ItemPointerGetOffsetNumber(&d->ntid), d))
 			GenericXLogFinish(state);
-		}
+		else
+			GenericXLogAbort(state);
 		UnlockReleaseBuffer(buf);
 		vec_record_free_space(index, blkno, vec_page_free_space(index, blkno, st->info->strategy));
 	}
@@ -931,6 +927,31 @@ static int64
 vec_live_find(VecVacState *st, uint64 id)
 {
 	return vec_bsearch_id(st->live, st->nlive, sizeof(VecCand), offsetof(VecCand, id), id);
+}
+
+/* queue the live elements (of st->live) that e's lists name and not seen yet */
+static void
+vec_vacuum_visit_lists(VecVacState *st, const VecCand *e, bool *seen, int32 *queue,
+					   int64 *tail)
+{
+	VecGraph   *g = &st->dg.g;
+	VecNbr		nbrs[2 * VECHNSW_MAX_M];
+
+	for (int lc = 0; lc <= e->level; lc++)
+	{
+		int			n = g->ops->neighbors(g, e, lc, nbrs);
+
+		for (int i = 0; i < n; i++)
+		{
+			int64		t = vec_live_find(st, nbrs[i].id);
+
+			if (t >= 0 && !seen[t] && st->live[t].version == nbrs[i].version)
+			{
+				seen[t] = true;
+				queue[(*tail)++] = (int32) t;
+			}
+		}
+	}
 }
 
 /*
@@ -995,7 +1016,6 @@ vec_vacuum_reachability(VecVacState *st)
 				tail = 0;
 	ItemPointerData etid;
 	int64		ei;
-	VecNbr		nbrs[2 * VECHNSW_MAX_M];
 	float	   *vec = palloc(sizeof(float) * st->dim);
 	float	   *scratch = palloc(sizeof(float) * st->dim * (2 * m + 1));
 	VecCand    *cc = palloc(sizeof(VecCand) * Max(st->vinfo->ef_construction, 2 * m));
@@ -1024,45 +1044,13 @@ vec_vacuum_reachability(VecVacState *st)
 
 		memset(vec, 0, sizeof(float) * st->dim);
 		if (vec_disk_entry(&st->dg, st->meta, vec, &ep))
-		{
-			for (int lc = 0; lc <= ep.level; lc++)
-			{
-				int			n = g->ops->neighbors(g, &ep, lc, nbrs);
-
-				for (int i = 0; i < n; i++)
-				{
-					int64		t = vec_live_find(st, nbrs[i].id);
-
-					if (t >= 0 && !seen[t] && st->live[t].version == nbrs[i].version)
-					{
-						seen[t] = true;
-						queue[tail++] = (int32) t;
-					}
-				}
-			}
-		}
+			vec_vacuum_visit_lists(st, &ep, seen, queue, &tail);
 	}
 	while (head < tail)
 	{
-		VecCand    *e = &st->live[queue[head++]];
-
 		if ((head & 255) == 0)
 			vacuum_delay_point();
-		for (int lc = 0; lc <= e->level; lc++)
-		{
-			int			n = g->ops->neighbors(g, e, lc, nbrs);
-
-			for (int i = 0; i < n; i++)
-			{
-				int64		t = vec_live_find(st, nbrs[i].id);
-
-				if (t >= 0 && !seen[t] && st->live[t].version == nbrs[i].version)
-				{
-					seen[t] = true;
-					queue[tail++] = (int32) t;
-				}
-			}
-		}
+		vec_vacuum_visit_lists(st, &st->live[queue[head++]], seen, queue, &tail);
 	}
 
 	for (int64 i = 0; i < st->nlive; i++)
