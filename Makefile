@@ -27,14 +27,24 @@ REGRESS_OPTS = --inputdir=. --outputdir=$(or $(REGRESS_OUTDIR),.)
 ISOLATION = concurrent_insert_scan vacuum_lifecycle
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=$(or $(ISOLATION_OUTDIR),test/isolation)
 
+# TAP tests (test/t/*.pl, helpers in test/perl): 'make installcheck' runs them
+# with prove after the pg_regress and isolation tests, as PGXS does for
+# TAP_TESTS = 1 (needs IPC::Run, i.e. libipc-run-perl, and a non-root user).
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -I test/perl
+
 # Flags: C99-style loops, vectorisation of the distance kernels, warnings.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers $(VECIDX_CFLAGS)
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif
 
-# The benchmark tool (libpq client), built by 'make bench'.
+# The benchmark tool (libpq client), built by 'make bench'; bench/vecbench.h
+# says which file holds what.
 BENCH = bench/vecbench
+BENCH_SRCS = bench/vecbench.c bench/bench_util.c bench/bench_data.c bench/bench_db.c \
+	bench/bench_report.c bench/bench_query.c bench/bench_write.c bench/bench_churn.c bench/bench_smoke.c
 
 EXTRA_CLEAN = $(BENCH) results regression.diffs regression.out tmp_check log
 
@@ -49,8 +59,8 @@ $(OBJS): src/vecidx.h
 # so results are bit-identical between index and SQL operators).
 src/distance.o src/rabitq.o: CFLAGS += -O3 -fno-math-errno
 
-$(BENCH): bench/vecbench.c
-	$(CC) -O2 -Wall -Wextra -std=gnu11 -I$(shell $(PG_CONFIG) --includedir) -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lm -lpthread
+$(BENCH): $(BENCH_SRCS) bench/vecbench.h
+	$(CC) -O2 -Wall -Wextra -std=gnu11 -I$(shell $(PG_CONFIG) --includedir) -o $@ $(BENCH_SRCS) -L$(shell $(PG_CONFIG) --libdir) -lpq -lm -lpthread
 
 bench: $(BENCH)
 .PHONY: bench

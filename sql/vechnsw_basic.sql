@@ -57,6 +57,7 @@ SELECT prop, pg_indexam_has_property((SELECT oid FROM pg_am WHERE amname = 'vech
 FROM unnest(ARRAY['can_order', 'can_unique', 'can_multi_col', 'can_exclude', 'can_include']) AS prop;
 SHOW vechnsw.ef_search;
 SHOW vechnsw.search_mode;
+SHOW vechnsw.scan_order;
 
 -- A 10 x 10 grid: id = 10 * x + y, v = {x, y}.
 CREATE TABLE grid (id int PRIMARY KEY, v real[]);
@@ -100,8 +101,14 @@ SELECT count(*) AS queries,
 FROM (SELECT ARRAY[(i * 0.37) % 10, (i * 0.71) % 10]::real[] AS q FROM generate_series(1, 20) i
       UNION ALL SELECT ARRAY[i, 9 - i]::real[] FROM generate_series(0, 9) i) s;
 
--- Scans return distinct rows in non-decreasing distance order, and a LIMIT
--- larger than ef_search still returns LIMIT rows.
+-- Scans return distinct rows in non-decreasing distance order (the order
+-- checked is the order in which the index scan returned them), and a LIMIT
+-- larger than ef_search still gets rows: the scan searches again with a
+-- longer list.  Under the default vechnsw.scan_order = strict a row that only
+-- such a longer search finds, nearer than rows already returned, is skipped:
+-- a LIMIT equal to the table's size can get a row fewer ({9,9} below: the
+-- first search with ef_search 10 misses one of the 100 rows; relaxed, further
+-- down, returns all 100 but steps back).
 CREATE FUNCTION pg_temp.scan_check(q real[], lim int)
 RETURNS TABLE (rows bigint, distinct_ids bigint, ordered bool) LANGUAGE sql AS $f$
 	SELECT count(*), count(DISTINCT id), coalesce(bool_and(d >= prev), true)
@@ -157,14 +164,11 @@ BEGIN
 END
 $f$;
 SELECT 'rabitq, bits = 1' AS config, * FROM pg_temp.grid_checks();
--- With the default vechnsw.scan_order = relaxed a row that only a longer
--- search finds is returned rather than dropped, so every LIMIT gets its 100
--- rows but a stream may step back once (ordered = f above when the RaBitQ
--- walk missed a row at ef_search 10).  strict never steps back and may skip
--- such a row instead.
-SET vechnsw.scan_order = strict;
-SELECT 'rabitq, bits = 1, strict' AS config, ordered, rows_ef40 = 100 AS all_rows_ef40
-FROM pg_temp.grid_checks();
+-- vechnsw.scan_order = relaxed returns a row that only a longer search finds
+-- rather than dropping it, so every LIMIT gets its 100 rows, but the stream
+-- steps back once (ordered = f: the RaBitQ walk missed a row at ef_search 10).
+SET vechnsw.scan_order = relaxed;
+SELECT 'rabitq, bits = 1, relaxed' AS config, * FROM pg_temp.grid_checks();
 RESET vechnsw.scan_order;
 SET vechnsw.search_mode = exact;
 SELECT 'exact, bits = 1' AS config, * FROM pg_temp.grid_checks();
@@ -185,6 +189,48 @@ FETCH 3 FROM c;
 FETCH 1 FROM c;
 CLOSE c;
 COMMIT;
+
+-- ORDER BY under default settings with a LIMIT far above ef_search (40): on
+-- 4,000 points of an 8-dimensional lattice, LIMIT 1000 must return 1,000
+-- distinct rows whose distances, recomputed outside the index from the
+-- array elements and taken in the order the index scan returned them, never
+-- decrease; for each storage and code layout.
+CREATE TABLE deep (id int PRIMARY KEY, v real[]);
+INSERT INTO deep SELECT i, ARRAY(SELECT ((i * (2 * j + 1) * 7919) % 1009)::real / 100
+                                 FROM generate_series(0, 7) j)
+FROM generate_series(1, 4000) i;
+CREATE FUNCTION pg_temp.deep_check(q real[], lim int,
+                                   OUT rows bigint, OUT distinct_ids bigint, OUT ordered bool)
+LANGUAGE sql AS $f$
+	SELECT count(*), count(DISTINCT id), coalesce(bool_and(d >= prev - 1e-9), true)
+	FROM (SELECT id, d, lag(d) OVER (ORDER BY n) AS prev
+	      FROM (SELECT id, n, (SELECT sqrt(sum((a - b)::float8 ^ 2))
+	                           FROM unnest(v, q) AS u(a, b)) AS d
+	            FROM (SELECT id, v, row_number() OVER () AS n
+	                  FROM (SELECT id, v FROM deep ORDER BY v <-> q LIMIT lim) a) b) c) e
+$f$;
+CREATE INDEX deep_idx ON deep USING vechnsw (v real_l2_ops);
+EXPLAIN (COSTS OFF) SELECT id FROM deep ORDER BY v <-> '{5,5,5,5,5,5,5,5}' LIMIT 1000;
+SELECT 'bits = 0, f32' AS config, * FROM pg_temp.deep_check('{5,5,5,5,5,5,5,5}', 1000);
+SELECT 'bits = 0, f32' AS config, * FROM pg_temp.deep_check('{0,1,2,3,4,5,6,7}', 1000);
+DROP INDEX deep_idx;
+CREATE INDEX deep_idx ON deep USING vechnsw (v real_l2_ops) WITH (bits = 1);
+SELECT 'bits = 1, f32' AS config, * FROM pg_temp.deep_check('{5,5,5,5,5,5,5,5}', 1000);
+SELECT 'bits = 1, f32' AS config, * FROM pg_temp.deep_check('{0,1,2,3,4,5,6,7}', 1000);
+-- the check can fail: with a one-element list the RaBitQ walk misses rows
+-- that later searches find; relaxed order returns them and steps back,
+-- strict (the default) skips them
+SET vechnsw.ef_search = 1;
+SET vechnsw.scan_order = relaxed;
+SELECT 'bits = 1, f32, ef_search 1, relaxed' AS config, * FROM pg_temp.deep_check('{0,1,2,3,4,5,6,7}', 1000);
+RESET vechnsw.scan_order;
+SELECT 'bits = 1, f32, ef_search 1, strict' AS config, * FROM pg_temp.deep_check('{0,1,2,3,4,5,6,7}', 1000);
+RESET vechnsw.ef_search;
+DROP INDEX deep_idx;
+CREATE INDEX deep_idx ON deep USING vechnsw (v real_l2_ops) WITH (storage = f16);
+SELECT 'bits = 0, f16' AS config, * FROM pg_temp.deep_check('{5,5,5,5,5,5,5,5}', 1000);
+SELECT 'bits = 0, f16' AS config, * FROM pg_temp.deep_check('{0,1,2,3,4,5,6,7}', 1000);
+DROP TABLE deep;
 
 -- Prepared statement, generic plan: the query vector is a parameter.
 SET plan_cache_mode = force_generic_plan;

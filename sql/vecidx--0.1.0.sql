@@ -56,7 +56,9 @@ CREATE ACCESS METHOD vechnsw TYPE INDEX HANDLER vechnsw_handler;
 
 COMMENT ON ACCESS METHOD vechnsw IS 'HNSW graph index for approximate nearest neighbour search on real[]';
 
--- Debugging / inspection: one row per element tuple of a vechnsw index.
+-- Debugging / inspection: one row for the whole index (counts over all its
+-- element tuples).  ALTER EXTENSION ... UPDATE TO '0.2.0' replaces it with
+-- the version that has four more columns.
 CREATE FUNCTION vechnsw_index_stats(regclass,
 	OUT pages bigint, OUT elements bigint, OUT live_elements bigint,
 	OUT deleted_elements bigint, OUT heap_tids bigint, OUT max_level integer,
@@ -84,8 +86,10 @@ CREATE FUNCTION vecidx_rabitq_debug(o real[], q real[], centroid real[], seed bi
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Operator classes.  Support function 1 is the distance function; the index
--- recognises the three built-in ones and runs the same C kernel inline
--- (no fmgr call per distance); any other function is called through fmgr.
+-- recognises the three built-in ones and runs the same C kernel inline (it
+-- never calls a distance function through fmgr).  Any other function is
+-- refused: amvalidate reports it, and using such an opclass raises an ERROR
+-- (vec_metric_for_proc).
 
 CREATE OPERATOR CLASS real_l2_ops
 	FOR TYPE real[] USING vechnsw AS

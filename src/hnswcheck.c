@@ -358,14 +358,15 @@ vec_chk_pass2(VecChk *c)
 			continue;
 		}
 		nt = (VecNeighborTuple) vec_chk_item(c, page, nblk, ItemPointerGetOffsetNumber(&e->ntid), &len);
-		if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->m != m ||
-			nt->version != e->version || nt->level != e->level)
+		if (!vec_neighbor_matches(nt, len, e->version, e->level, m))
 		{
 			if (!c->strict)
 				continue;		/* changed since pass 1 read the element */
 			if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->m != m)
 				vec_chk_corrupt(c, eblk, eoff, "element's neighbour tuple is missing");
-			vec_chk_corrupt(c, eblk, eoff, "neighbour tuple version or level differs from its element's");
+			if (nt->version != e->version || nt->level != e->level)
+				vec_chk_corrupt(c, eblk, eoff, "neighbour tuple version or level differs from its element's");
+			vec_chk_corrupt(c, eblk, eoff, "neighbour tuple is shorter than its level and codes need");
 		}
 
 		e->firstedge = c->nedges;

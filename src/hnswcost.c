@@ -5,10 +5,11 @@
  *
  * The index only serves ORDER BY <distance operator> (normally with a
  * LIMIT).  Without an ORDER BY on its operator the index is useless, so the
- * cost is infinite and the planner never picks it.  With one, a scan visits
- * about ef_search * (2m) elements on level 0 plus a few per upper level,
- * each one a page read and a distance computation, all before the first
- * row comes out (startup cost = total cost).
+ * cost is infinite and the planner never picks it.  With one, a scan is
+ * costed as visiting ef_search * 2m * 0.5 = ef_search * m elements on
+ * level 0 plus m * log_m(N) for the descent through the upper levels (N
+ * elements at most), each one a page read and a distance computation, all
+ * before the first row comes out (startup cost = total cost).
  *
  *-------------------------------------------------------------------------
  */

@@ -201,8 +201,7 @@ vec_place_reuse(Relation index, VecElementTuple etup, Size esz, VecNeighborTuple
 				ItemPointerGetBlockNumberNoCheck(&et->neighbortid) != blkno)
 				continue;
 			nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(&et->neighbortid), &nlen);
-			if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != et->version ||
-				nt->m != 0)
+			if (!vec_neighbor_matches(nt, nlen, et->version, -1, 0))
 				continue;
 			if (MAXALIGN(esz) - MAXALIGN(len) + MAXALIGN(nsz) - MAXALIGN(nlen) > freespace)
 				break;			/* the pair does not fit: no other will */
@@ -303,6 +302,7 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	ItemPointerData etid,
 				ntid;
 	int			storage;
+	int			retries;
 
 	LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 	vec_read_meta(index, &meta);
@@ -314,6 +314,8 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	if (lockmode != ExclusiveLock && (meta.entry_level < 0 || level > meta.entry_level))
 	{
 		/* may become the entry point: serialise with other such inserts */
+		elog(DEBUG1, "vechnsw insert into \"%s\" at level %d above the entry point's %d: taking the entry lock in exclusive mode",
+			 RelationGetRelationName(index), level, meta.entry_level);
 		UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 		lockmode = ExclusiveLock;
 		LockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
@@ -387,6 +389,8 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	{
 		if (lockmode != ExclusiveLock)
 		{
+			elog(DEBUG1, "vechnsw insert into \"%s\" found no live element: starting over to become the entry point",
+				 RelationGetRelationName(index));
 			vec_disk_graph_done(&dg);
 			UnlockPage(index, VECHNSW_METAPAGE_BLKNO, lockmode);
 			vec_insert_on_disk_locked(index, info, vec, dim, heaptid, prng, level, ExclusiveLock);
@@ -468,7 +472,10 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	self.level = level;
 	self.state = VEC_ELEM_LIVE;
 	self.ntid = ntid;
-	vec_link_neighbors(&dg.g, &self, top, sel, nsel, false, code, scratch);
+	retries = vec_link_neighbors(&dg.g, &self, top, sel, nsel, false, code, scratch);
+	if (retries > 0)
+		elog(DEBUG1, "vechnsw insert into \"%s\": %d neighbour list updates started over after concurrent changes",
+			 RelationGetRelationName(index), retries);
 
 	/* new entry point (we hold ExclusiveLock in that case) */
 	if (meta.entry_level < level || meta.dimensions == 0 || isolated)

@@ -12,11 +12,15 @@
  * them (see vec_elem_distance) and xs_recheckorderby = true, so the
  * executor computes each row's exact distance and returns rows in exact
  * order.  No row is returned twice, and the first ef_search elements are in
- * order; an element that only the larger search found and that is
- * nearer than rows already returned comes at the start of the next batch
- * (vechnsw.scan_order = relaxed, the default) or is skipped
- * (vechnsw.scan_order = strict: distances never decrease, but a LIMIT close
- * to the table's size may get fewer rows).
+ * order.  An element that only the larger search found and that is nearer
+ * than rows already returned is skipped (vechnsw.scan_order = strict, the
+ * default: ORDER BY is kept, distances never decrease, but a LIMIT close to
+ * the number of rows may get fewer rows than the index holds) or comes at
+ * the start of the next batch (vechnsw.scan_order = relaxed: every row the
+ * index holds can be returned, but the stream may step back).  With f16 the
+ * comparison is between lower bounds: the executor releases a row only once
+ * the index has returned a bound past its exact distance, so non-decreasing
+ * bounds give rows in exact order.
  *
  * Pages are read under share locks, one at a time; no pin is held between
  * amgettuple calls.  This is safe for MVCC snapshots (see docs/LOCKING.md).
@@ -53,6 +57,8 @@ typedef struct VecScanOpaqueData
 	int			pos;
 	int			tidpos;
 	int			ef;
+	bool		strict;			/* vechnsw.scan_order = strict at rescan */
+	float		slack;			/* vechnsw.rabitq_slack at rescan */
 	float		lastdist;
 	VecIdSet	returned;
 } VecScanOpaqueData;
@@ -102,6 +108,8 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->pos = 0;
 	so->tidpos = 0;
 	so->ef = vechnsw_ef_search;
+	so->strict = (vechnsw_scan_order == VEC_ORDER_STRICT);
+	so->slack = (float) vechnsw_rabitq_slack;
 
 	/*
 	 * With f16 the executor releases a row only once the index has returned
@@ -138,7 +146,8 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 		vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, 0);
 		vec_idset_init(&visited, so->ef * so->info->m);
 		if (so->useq)
-			n = vec_search_layer0_codes(&dg, so->query, &so->qq, &ep, so->ef, res, &visited);
+			n = vec_search_layer0_codes(&dg, so->query, &so->qq, &ep, so->ef, so->slack,
+										res, &visited);
 		else
 			n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);
 	}
@@ -146,17 +155,16 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 
 	/*
 	 * Keep what was not returned yet.  A larger search can find an element
-	 * nearer than rows already returned (the smaller one missed it); it is
-	 * returned first in this batch rather than dropped, so that a LIMIT gets
-	 * every row it asks for.  Within a batch the order is exact.
+	 * nearer than rows already returned (the smaller one missed it): strict
+	 * order drops it, relaxed order returns it first in this batch.  Within
+	 * a batch the order is exact.
 	 */
 	MemoryContextSwitchTo(so->scancxt);
 	for (int i = 0; i < n; i++)
 	{
 		if (res[i].state != VEC_ELEM_LIVE || res[i].ntids == 0)
 			continue;
-		/* strict order: drop what would come out of order instead */
-		if (vechnsw_scan_order == VEC_ORDER_STRICT && res[i].dist < so->lastdist)
+		if (so->strict && res[i].dist < so->lastdist)
 			continue;
 		if (!vec_idset_add(&so->returned, res[i].id))
 			continue;
@@ -226,9 +234,20 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 					 errdetail("Index \"%s\" holds vectors of %u dimensions.",
 							   RelationGetRelationName(scan->indexRelation), meta.dimensions)));
 
-		/* RaBitQ walk when the index has codes and the session wants it */
-		vec_index_info_load_codes(scan->indexRelation, so->info, &meta,
-								  scan->indexRelation->rd_indexcxt);
+		/*
+		 * RaBitQ walk when the index has codes and the session wants it.  The
+		 * rotation and centroid are loaded into the relcache's copy (once per
+		 * relcache entry: a copy made before the first vector was inserted
+		 * has none yet), and this scan's copy takes them from there.
+		 */
+		if (so->info->dim == 0)
+		{
+			VecIndexInfo *cached = vec_index_info(scan->indexRelation);
+
+			vec_index_info_load_codes(scan->indexRelation, cached, &meta,
+									  scan->indexRelation->rd_indexcxt);
+			*so->info = *cached;
+		}
 		so->useq = (vechnsw_search_mode == VEC_SEARCH_RABITQ && so->info->rq != NULL);
 		if (so->useq)
 		{

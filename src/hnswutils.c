@@ -93,6 +93,49 @@ vec_write_empty_meta(Page page, VecIndexInfo *info)
 		((char *) meta + sizeof(VecMetaPageData)) - (char *) page;
 }
 
+/*
+ * Fill the parts of the cached information that the meta page fixes: m,
+ * bits, storage and, once the first vector has set the dimensions, the code size
+ * and the RaBitQ rotation and centroid.  Cheap when already known.
+ */
+void
+vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *known,
+						  MemoryContext cxt)
+{
+	Buffer		buf;
+	VecMetaPage meta;
+	MemoryContext oldcxt;
+
+	if (info->dim != 0 || (known != NULL && known->dimensions == 0))
+		return;
+
+	buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	meta = VecPageGetMeta(BufferGetPage(buf));
+	if (meta->magic != VECHNSW_MAGIC)
+	{
+		UnlockReleaseBuffer(buf);
+		return;					/* reported by vec_read_meta */
+	}
+	vec_check_meta(index, meta);	/* (an ERROR releases the buffer lock) */
+	info->m = meta->m;
+	info->bits = meta->code_bits;
+	info->storage = meta->storage;
+	if (meta->dimensions != 0)
+	{
+		info->code_bytes = meta->code_bytes;
+		if (meta->code_bytes > 0)
+		{
+			oldcxt = MemoryContextSwitchTo(cxt);
+			info->rq = palloc(sizeof(VecRabitq));
+			vec_rq_init(info->rq, meta->dimensions, meta->rabitq_seed, meta->centroid);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		info->dim = meta->dimensions;
+	}
+	UnlockReleaseBuffer(buf);
+}
+
 void
 vec_read_meta(Relation index, VecMetaPageData *meta)
 {
@@ -688,7 +731,7 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 	}
 
 	/* a full list only takes a candidate nearer than its farthest edge */
-	if (ndropped == 0)
+	if (ndropped == 0 && !edit->force)
 	{
 		bool		nearer = false;
 
@@ -722,6 +765,38 @@ vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncur, int cap,
 					break;
 			if (k == nsel)
 				sel[nsel++] = cands[i];
+		}
+	}
+	if (edit->force && edit->nadd > 0 && edit->add[0].id != baseid)
+	{
+		/*
+		 * add[0] must get its edge (VACUUM links an element nothing else
+		 * leads to): if the heuristic passed it over, it takes the place
+		 * of the farthest selected edge.
+		 */
+		int			k;
+
+		for (k = 0; k < nsel; k++)
+			if (sel[k].id == edit->add[0].id)
+				break;
+		if (k == nsel && nsel == cap)
+		{
+			/* the farthest edge that may go */
+			for (k = nsel - 1; k >= 0; k--)
+				if (edit->can_evict == NULL || edit->can_evict(edit->evict_arg, sel[k].id))
+					break;
+			if (k >= 0)
+			{
+				memmove(&sel[k], &sel[k + 1], sizeof(VecCand) * (nsel - k - 1));
+				nsel--;
+			}
+			k = (k >= 0) ? nsel : -1;
+		}
+		if (k == nsel)
+		{
+			sel[nsel++] = edit->add[0];
+			if (nheur >= 0)
+				nheur = Max(nheur, nsel);
 		}
 	}
 	for (int i = 0; i < nsel; i++)
@@ -834,13 +909,17 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
  * first, then the back-link from each selected neighbour, pruned by the
  * heuristic when that list is full.  code is the new element's RaBitQ code
  * (disk, level 0), or NULL.  Whoever reaches the element on a level finds
- * its lists on every lower level already filled.
+ * its lists on every lower level already filled.  Returns how many list
+ * updates had to start over because another backend changed the list
+ * meanwhile (reported at DEBUG1 by the insert: tests use it to see that
+ * the optimistic path was raced).
  */
-void
+int
 vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 				   const int *nsel, bool ownlists, const char *code, float *scratch)
 {
 	VecListEdit edit;
+	int			retries = 0;
 
 	for (int lc = 0; lc <= top; lc++)
 	{
@@ -851,6 +930,7 @@ vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 			edit.add = sel[lc];
 			edit.nadd = nsel[lc];
 			(void) g->ops->update_list(g, self, lc, &edit);
+			retries += edit.retries;
 		}
 		for (int i = 0; i < nsel[lc]; i++)
 		{
@@ -863,8 +943,10 @@ vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 			edit.nadd = 1;
 			edit.addcode = lc == 0 ? code : NULL;
 			(void) g->ops->update_list(g, &sel[lc][i], lc, &edit);
+			retries += edit.retries;
 		}
 	}
+	return retries;
 }
 
 /* ---------------------------------------------------------------- disk graph */
@@ -967,9 +1049,7 @@ vec_dg_neighbor_tuple(VecDiskGraph *dg, Page page, const ItemPointerData *tid, u
 	Size		len;
 	VecNeighborTuple nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(tid), &len);
 
-	if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != version ||
-		nt->m != dg->g.m || nt->level > VECHNSW_MAX_LEVEL ||
-		len < VEC_NEIGHBOR_TUPLE_SIZE(nt->level, nt->m, nt->codesize))
+	if (!vec_neighbor_matches(nt, len, version, -1, dg->g.m))
 		return NULL;
 	return nt;
 }
@@ -1438,11 +1518,12 @@ typedef struct VecCodeCand
  * elements enter the result list, with their exact distance: results are
  * exact distances, so their order is exact.  A neighbour is queued only if
  * the lower end of its estimate's error interval could beat the current
- * ef-th result.
+ * ef-th result.  Candidates are ranked by their estimate minus slack times
+ * its error bound (vechnsw.rabitq_slack, passed in by the scan).
  */
 int
 vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
-						VecCand *ep, int ef, VecCand *result, VecIdSet *visited)
+						VecCand *ep, int ef, float slack, VecCand *result, VecIdSet *visited)
 {
 	VecGraph   *g = &dg->g;
 	VecCodeCand *cpool;
@@ -1548,7 +1629,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 				}
 				cpool[ncpool].id = id;
 				cpool[ncpool].version = ne->version;
-				vec_heap_push(&cands, est - bound * vechnsw_rabitq_slack, ncpool);
+				vec_heap_push(&cands, est - bound * slack, ncpool);
 				ncpool++;
 			}
 		}

@@ -94,6 +94,10 @@ typedef struct VecVacState
 	bool		live_overflow;	/* more than the memory budget allows */
 	int64		unreachable_fixed;
 	int64		unreachable_found;
+	int64		links_forced;	/* in-edges forced past the heuristic */
+	int			reach_walks;	/* breadth-first walks made */
+	int32	   *indeg;			/* step 5: in-edges of st->live[i] from the
+								 * lists the last walk read, or NULL */
 
 	/* the entry point after the barrier, for the searches of starved lists */
 	VecMetaPageData *meta;
@@ -468,9 +472,7 @@ vec_vacuum_load_round(VecVacState *st, int first, Size budget)
 		page = BufferGetPage(buf);
 		vec_check_page(st->index, page, blk);
 		nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(&d->ntid), &len);
-		if (nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == d->version &&
-			nt->m == m && nt->level == d->level &&
-			len >= VEC_NEIGHBOR_TUPLE_SIZE(nt->level, m, nt->codesize))
+		if (vec_neighbor_matches(nt, len, d->version, d->level, m))
 		{
 			for (int s = 0; s < VEC_NEIGHBOR_SLOTS(d->level, m); s++)
 			{
@@ -546,6 +548,34 @@ vec_vacuum_gather(VecVacState *st, const VecNbr *cur, int ncur, int lc, uint64 s
 	return ncand;
 }
 
+/* index of id in st->live (sorted), or -1 */
+static int64
+vec_live_find(VecVacState *st, uint64 id)
+{
+	return vec_bsearch_id(st->live, st->nlive, sizeof(VecCand), offsetof(VecCand, id), id);
+}
+
+/*
+ * An edge VACUUM may take away to link an unreachable element (a forced
+ * edit, step 5): one to an element that the last reachability walk saw
+ * named by at least one other list.  Outside step 5 (no counts) any edge
+ * may go.
+ */
+static bool
+vec_vacuum_can_evict(void *arg, uint64 id)
+{
+	VecVacState *st = (VecVacState *) arg;
+	int64		t;
+
+	if (st->indeg == NULL)
+		return true;
+	t = vec_live_find(st, id);
+	if (t < 0 || st->indeg[t] < 2)
+		return false;
+	st->indeg[t]--;
+	return true;
+}
+
 /*
  * Neighbour search for base on level lc, as an insert's: greedy descent
  * from the entry point, then ef_construction on level lc.  Its live results
@@ -554,7 +584,7 @@ vec_vacuum_gather(VecVacState *st, const VecNbr *cur, int ncur, int lc, uint64 s
  */
 static int
 vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecCand *cc,
-				  int k, int maxk, float *scratch, bool backlinks)
+				  int k, int maxk, float *scratch, bool backlinks, bool ensure)
 {
 	VecGraph   *g = &st->dg.g;
 	int			ef = Max(st->vinfo->ef_construction, VEC_LEVEL_CAP(lc, st->m));
@@ -575,19 +605,37 @@ vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecC
 
 	/* back-links from the neighbours it would choose */
 	nsel = backlinks ? vec_select_neighbors(g, res, n, VEC_LEVEL_CAP(lc, st->m), sel, scratch) : 0;
-	for (int i = 0; i < nsel; i++)
+	for (int pass = 0; pass < 2; pass++)
 	{
-		VecListEdit edit;
-		VecCand		me = *base;
+		bool		linked = false;
 
-		if (sel[i].id == base->id)
-			continue;
-		me.dist = sel[i].dist;
-		memset(&edit, 0, offsetof(VecListEdit, added));
-		edit.add = &me;
-		edit.nadd = 1;
-		edit.scratch = scratch;
-		(void) g->ops->update_list(g, &sel[i], lc, &edit);
+		/*
+		 * With ensure, base must end up with an in-edge: if every list the
+		 * heuristic would link from passed it over, the nearest one takes
+		 * it in place of its farthest edge.
+		 */
+		for (int i = 0; i < nsel && !(pass == 1 && linked); i++)
+		{
+			VecListEdit edit;
+			VecCand		me = *base;
+
+			if (sel[i].id == base->id)
+				continue;
+			me.dist = sel[i].dist;
+			memset(&edit, 0, offsetof(VecListEdit, added));
+			edit.add = &me;
+			edit.nadd = 1;
+			edit.scratch = scratch;
+			edit.force = (pass == 1);
+			edit.can_evict = vec_vacuum_can_evict;
+			edit.evict_arg = st;
+			(void) g->ops->update_list(g, &sel[i], lc, &edit);
+			for (int j = 0; j < edit.nadded; j++)
+				linked |= (edit.added[j] == base->id);
+		}
+		if (linked || !ensure)
+			break;
+		st->links_forced++;
 	}
 	for (int i = 0; i < n && k < maxk; i++)
 		if (res[i].id != base->id && !vec_idset_contains(&st->alldead, res[i].id))
@@ -671,7 +719,7 @@ vec_vacuum_repair_element(VecVacState *st, VecCand *base, float *vec, float *scr
 				if (!vec_idset_contains(&st->rounddead, cur[i].id))
 					nkeep++;
 			if (nkeep + k < Max(1, ncur / 2))
-				k = vec_vacuum_search(st, base, lc, vec, cc, k, maxcand + 2 * m, scratch, true);
+				k = vec_vacuum_search(st, base, lc, vec, cc, k, maxcand + 2 * m, scratch, true, false);
 		}
 
 		memset(&edit, 0, offsetof(VecListEdit, added));
@@ -803,12 +851,13 @@ vec_vacuum_repair(VecVacState *st)
  * d's (or could not be overwritten).
  */
 static bool
-vec_vacuum_neighbor_tombstone(Page page, OffsetNumber off, const VecDeadElem *d)
+vec_vacuum_neighbor_tombstone(Page page, OffsetNumber off, const VecDeadElem *d, int m)
 {
-	VecNeighborTuple nt = vec_page_item(page, off);
+	Size		len;
+	VecNeighborTuple nt = vec_page_item_len(page, off, &len);
 	VecNeighborTupleData ntomb;
 
-	if (nt == NULL || nt->type != VEC_TUPLE_NEIGHBOR || nt->version != d->version)
+	if (!vec_neighbor_matches(nt, len, d->version, d->level, m))
 		return false;
 	memset(&ntomb, 0, sizeof(ntomb));
 	ntomb.type = VEC_TUPLE_NEIGHBOR;
@@ -842,7 +891,8 @@ vec_vacuum_free_one(VecVacState *st, Page page, VecDeadElem *d, bool *ntuple_don
 
 	if (ItemPointerIsValid(&d->ntid) &&
 		ItemPointerGetBlockNumber(&d->ntid) == (BlockNumber) (d->id >> 16))
-		*ntuple_done = vec_vacuum_neighbor_tombstone(page, ItemPointerGetOffsetNumber(&d->ntid), d);
+		*ntuple_done = vec_vacuum_neighbor_tombstone(page, ItemPointerGetOffsetNumber(&d->ntid), d,
+													 st->m);
 	/* shrinking never fails; the element tuple is offset off */
 	(void) PageIndexTupleOverwrite(page, off, (Item) &tomb, VEC_ELEMENT_TOMBSTONE_SIZE);
 	return true;
@@ -913,7 +963,7 @@ vec_vacuum_free(VecVacState *st)
 		vec_check_page(index, page, blkno);
 		state = GenericXLogStart(index);
 		if (vec_vacuum_neighbor_tombstone(GenericXLogRegisterBuffer(state, buf, 0),
-										  ItemPointerGetOffsetNumber(&d->ntid), d))
+										  ItemPointerGetOffsetNumber(&d->ntid), d, st->m))
 			GenericXLogFinish(state);
 		else
 			GenericXLogAbort(state);
@@ -922,14 +972,11 @@ vec_vacuum_free(VecVacState *st)
 	}
 }
 
-/* index of id in st->live (sorted), or -1 */
-static int64
-vec_live_find(VecVacState *st, uint64 id)
-{
-	return vec_bsearch_id(st->live, st->nlive, sizeof(VecCand), offsetof(VecCand, id), id);
-}
-
-/* queue the live elements (of st->live) that e's lists name and not seen yet */
+/*
+ * Queue the live elements (of st->live) that e's lists name (every level:
+ * an element an upper-level edge leads to is where a search descending
+ * through it starts on level 0) and not seen yet; count the edges into each.
+ */
 static void
 vec_vacuum_visit_lists(VecVacState *st, const VecCand *e, bool *seen, int32 *queue,
 					   int64 *tail)
@@ -945,7 +992,11 @@ vec_vacuum_visit_lists(VecVacState *st, const VecCand *e, bool *seen, int32 *que
 		{
 			int64		t = vec_live_find(st, nbrs[i].id);
 
-			if (t >= 0 && !seen[t] && st->live[t].version == nbrs[i].version)
+			if (t < 0 || st->live[t].version != nbrs[i].version)
+				continue;
+			if (st->indeg)
+				st->indeg[t]++;
+			if (!seen[t])
 			{
 				seen[t] = true;
 				queue[(*tail)++] = (int32) t;
@@ -997,39 +1048,35 @@ vec_vacuum_adopt_entry(VecVacState *st)
 /*
  * Step 5: reachability.  Deleting many elements can leave live ones whose
  * every in-edge came from deleted elements: the repair gave their
- * neighbours better candidates, and nothing leads to them any more.  A
- * breadth-first walk from the entry point over the live elements the
- * repair pass saw (every level's lists, one neighbour tuple read per
- * element) finds them;
- * each gets what an insert gets on level 0: a search from the entry point
- * and back-links from the neighbours it finds.  O(elements) page reads,
- * plus one search per element found unreachable.
+ * neighbours better candidates, and nothing leads to them any more (and
+ * the heuristic can leave an insert's new element without any in-edge, most
+ * often with a small m).  A breadth-first walk from the entry point over
+ * the live elements the repair pass saw (every level's lists, one neighbour
+ * tuple read per element) finds them; each gets what an insert gets on
+ * level 0 (a search from the entry point, back-links from the neighbours it
+ * finds, its own list from what it found) and, if the heuristic took it in
+ * nowhere, an edge from its nearest neighbour in place of that list's
+ * farthest.  Such a forced edge can cut another element's only path, so
+ * the walk is repeated (at most VEC_REACH_PASSES times) until it finds
+ * nothing unreachable.  O(elements) page reads per walk, plus one search
+ * per element found unreachable.
  */
-static void
-vec_vacuum_reachability(VecVacState *st)
+#define VEC_REACH_PASSES	4
+
+static int64
+vec_vacuum_reach_pass(VecVacState *st, bool *seen, int32 *queue, float *vec, float *scratch,
+					  VecCand *cc)
 {
 	VecGraph   *g = &st->dg.g;
 	int			m = st->m;
-	bool	   *seen;
-	int32	   *queue;
 	int64		head = 0,
-				tail = 0;
+				tail = 0,
+				found = 0;
 	ItemPointerData etid;
 	int64		ei;
-	float	   *vec = palloc(sizeof(float) * st->dim);
-	float	   *scratch = palloc(sizeof(float) * st->dim * (2 * m + 1));
-	VecCand    *cc = palloc(sizeof(VecCand) * Max(st->vinfo->ef_construction, 2 * m));
 
-	if (st->nlive == 0)
-		return;
-	vec_read_meta(st->index, st->meta);
-	if (st->meta->entry_level < 0)
-		vec_vacuum_adopt_entry(st);
-	if (st->meta->entry_level < 0)
-		return;
-
-	seen = palloc_extended(st->nlive, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	queue = palloc_extended(sizeof(int32) * st->nlive, MCXT_ALLOC_HUGE);
+	memset(seen, 0, st->nlive);
+	memset(st->indeg, 0, sizeof(int32) * st->nlive);
 	ItemPointerSet(&etid, st->meta->entry_blkno, st->meta->entry_offno);
 	ei = vec_live_find(st, vec_tid_to_id(&etid));
 	if (ei >= 0 && st->live[ei].version == st->meta->entry_version)
@@ -1062,11 +1109,11 @@ vec_vacuum_reachability(VecVacState *st)
 		if (seen[i])
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		st->unreachable_found++;
 		if (g->ops->vector(g, e->id, e->version, vec) == NULL)
 			continue;			/* not live any more */
+		found++;
 		k = vec_vacuum_search(st, e, 0, vec, cc, 0, Max(st->vinfo->ef_construction, 2 * m),
-							  scratch, true);
+							  scratch, true, true);
 		if (k == 0)
 			continue;
 		/* and its own list gets the nearest of what was found */
@@ -1077,9 +1124,45 @@ vec_vacuum_reachability(VecVacState *st)
 		(void) g->ops->update_list(g, e, 0, &edit);
 		st->unreachable_fixed++;
 	}
+	return found;
+}
+
+static void
+vec_vacuum_reachability(VecVacState *st)
+{
+	int			m = st->m;
+	bool	   *seen;
+	int32	   *queue;
+	float	   *vec = palloc(sizeof(float) * st->dim);
+	float	   *scratch = palloc(sizeof(float) * st->dim * (2 * m + 1));
+	VecCand    *cc = palloc(sizeof(VecCand) * Max(st->vinfo->ef_construction, 2 * m));
+
+	if (st->nlive == 0)
+		return;
+	vec_read_meta(st->index, st->meta);
+	if (st->meta->entry_level < 0)
+		vec_vacuum_adopt_entry(st);
+	if (st->meta->entry_level < 0)
+		return;
+
+	seen = palloc_extended(st->nlive, MCXT_ALLOC_HUGE);
+	queue = palloc_extended(sizeof(int32) * st->nlive, MCXT_ALLOC_HUGE);
+	st->indeg = palloc_extended(sizeof(int32) * st->nlive, MCXT_ALLOC_HUGE);
+	for (int pass = 0; pass < VEC_REACH_PASSES; pass++)
+	{
+		int64		found = vec_vacuum_reach_pass(st, seen, queue, vec, scratch, cc);
+
+		st->reach_walks = pass + 1;
+		if (pass == 0)
+			st->unreachable_found = found;
+		if (found == 0)
+			break;
+	}
 	vec_disk_graph_done(&st->dg);
 	pfree(seen);
 	pfree(queue);
+	pfree(st->indeg);
+	st->indeg = NULL;
 }
 
 IndexBulkDeleteResult *
@@ -1170,6 +1253,9 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		if (!st.live_overflow)
 			vec_vacuum_reachability(&st);
 	}
+	if (st.list_retries > 0 && elevel != DEBUG1)
+		elog(DEBUG1, "vechnsw VACUUM of \"%s\": %lld neighbour list updates started over after concurrent changes",
+			 RelationGetRelationName(index), (long long) st.list_retries);
 
 	ereport(elevel,
 			(errmsg("index \"%s\": %lld heap TIDs removed, %lld elements deleted, %lld lists repaired, %lld edges replaced, %lld back-links added, %lld slots freed, %lld pages with freed slots%s",
@@ -1179,9 +1265,10 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 					(long long) st.edges_replaced, (long long) st.backlinks, (long long) st.freed,
 					(long long) st.pages_with_room,
 					st.entry_moved ? ", entry point moved" : ""),
-			 errdetail_internal("%lld lists had too few neighbours left and were searched for; %lld live elements were unreachable from the entry point (%lld linked again)%s; %lld optimistic list updates retried. %s",
+			 errdetail_internal("%lld lists had too few neighbours left and were searched for; %lld live elements were unreachable from the entry point (%lld links made, %lld of them forced past the heuristic, in %d walks)%s; %lld optimistic list updates retried. %s",
 								(long long) st.lists_searched, (long long) st.unreachable_found,
-								(long long) st.unreachable_fixed,
+								(long long) st.unreachable_fixed, (long long) st.links_forced,
+								st.reach_walks,
 								st.live_overflow ? " (not checked: too many elements for maintenance_work_mem)" : "",
 								(long long) st.list_retries, pg_rusage_show(&ru0))));
 

@@ -114,12 +114,9 @@ vechnswvalidate(Oid opclassoid)
 		}
 		else
 		{
-			FmgrInfo	finfo;
+			VecMetric	metric;
 
-			fmgr_info(procform->amproc, &finfo);
-			if (finfo.fn_addr != vecidx_l2_distance &&
-				finfo.fn_addr != vecidx_cosine_distance &&
-				finfo.fn_addr != vecidx_negative_inner_product)
+			if (!vec_metric_lookup(procform->amproc, &metric))
 			{
 				ereport(INFO,
 						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),

@@ -33,7 +33,7 @@ PG_MODULE_MAGIC;
 int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
 double		vechnsw_rabitq_slack = 0.5;
-int			vechnsw_scan_order = VEC_ORDER_RELAXED;
+int			vechnsw_scan_order = VEC_ORDER_STRICT;
 
 static const struct config_enum_entry vec_scan_order_options[] = {
 	{"relaxed", VEC_ORDER_RELAXED, false},
@@ -103,9 +103,10 @@ _PG_init(void)
 	DefineCustomEnumVariable("vechnsw.scan_order",
 							 "What a vechnsw scan does with a row that a longer search finds "
 							 "nearer than rows it already returned.",
-							 "relaxed: return it next, so a LIMIT above ef_search gets all its rows; "
-							 "strict: skip it, so distances never decrease.",
-							 &vechnsw_scan_order, VEC_ORDER_RELAXED, vec_scan_order_options,
+							 "strict (the default): skip it, so distances never decrease, and a "
+							 "LIMIT close to the number of rows may get fewer rows; relaxed: return "
+							 "it next, so a LIMIT gets all its rows but distances may step back.",
+							 &vechnsw_scan_order, VEC_ORDER_STRICT, vec_scan_order_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vechnsw");
 }
@@ -125,22 +126,35 @@ vechnswoptions(Datum reloptions, bool validate)
 }
 
 /*
- * Map an opclass support function to the kernel the index runs inline.
- * Only the extension's own distance functions are accepted: the index never
- * calls a distance function through fmgr.
+ * Map an opclass support function to the kernel the index runs inline; false
+ * if it is not one of the extension's own distance functions (the index never
+ * calls a distance function through fmgr).  The validator uses it to report,
+ * vec_metric_for_proc to refuse.
  */
-VecMetric
-vec_metric_for_proc(Oid procoid)
+bool
+vec_metric_lookup(Oid procoid, VecMetric *metric)
 {
 	FmgrInfo	finfo;
 
 	fmgr_info(procoid, &finfo);
 	if (finfo.fn_addr == vecidx_l2_distance)
-		return VEC_METRIC_L2;
-	if (finfo.fn_addr == vecidx_cosine_distance)
-		return VEC_METRIC_COSINE;
-	if (finfo.fn_addr == vecidx_negative_inner_product)
-		return VEC_METRIC_IP;
+		*metric = VEC_METRIC_L2;
+	else if (finfo.fn_addr == vecidx_cosine_distance)
+		*metric = VEC_METRIC_COSINE;
+	else if (finfo.fn_addr == vecidx_negative_inner_product)
+		*metric = VEC_METRIC_IP;
+	else
+		return false;
+	return true;
+}
+
+VecMetric
+vec_metric_for_proc(Oid procoid)
+{
+	VecMetric	metric;
+
+	if (vec_metric_lookup(procoid, &metric))
+		return metric;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("vechnsw support function 1 must be l2_distance, cosine_distance or negative_inner_product, not %s",
@@ -181,49 +195,6 @@ vec_index_info(Relation index)
 			vec_index_info_load_codes(index, info, NULL, index->rd_indexcxt);
 	}
 	return info;
-}
-
-/*
- * Fill the parts of the cached information that the meta page fixes: m,
- * bits, storage and, once the first vector has set the dimensions, the code size
- * and the RaBitQ rotation and centroid.  Cheap when already known.
- */
-void
-vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *known,
-						  MemoryContext cxt)
-{
-	Buffer		buf;
-	VecMetaPage meta;
-	MemoryContext oldcxt;
-
-	if (info->dim != 0 || (known != NULL && known->dimensions == 0))
-		return;
-
-	buf = ReadBuffer(index, VECHNSW_METAPAGE_BLKNO);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	meta = VecPageGetMeta(BufferGetPage(buf));
-	if (meta->magic != VECHNSW_MAGIC)
-	{
-		UnlockReleaseBuffer(buf);
-		return;					/* reported by vec_read_meta */
-	}
-	vec_check_meta(index, meta);	/* (an ERROR releases the buffer lock) */
-	info->m = meta->m;
-	info->bits = meta->code_bits;
-	info->storage = meta->storage;
-	if (meta->dimensions != 0)
-	{
-		info->code_bytes = meta->code_bytes;
-		if (meta->code_bytes > 0)
-		{
-			oldcxt = MemoryContextSwitchTo(cxt);
-			info->rq = palloc(sizeof(VecRabitq));
-			vec_rq_init(info->rq, meta->dimensions, meta->rabitq_seed, meta->centroid);
-			MemoryContextSwitchTo(oldcxt);
-		}
-		info->dim = meta->dimensions;
-	}
-	UnlockReleaseBuffer(buf);
 }
 
 char *

@@ -40,10 +40,14 @@
 #define VECHNSW_HEAPTIDS		8	/* heap TIDs one element can carry */
 
 /*
- * CREATE INDEX draws levels from a PRNG with this fixed seed, and uses it
- * as the RaBitQ rotation seed, so that the same rows in the same order give
- * the same index (reproducible benchmarks and tests).  Inserts draw levels
- * from the backend's random state.
+ * A serial CREATE INDEX draws levels from a PRNG with this fixed seed (also
+ * for the rows it inserts on disk once maintenance_work_mem runs out), so
+ * that the same rows in the same order give the same index (reproducible
+ * benchmarks and tests).  In a parallel build the leader uses this seed and
+ * worker i seed + i + 1, and which rows each participant takes and how they
+ * interleave varies: not reproducible.  Every index, however built, has this
+ * seed as its RaBitQ rotation seed (vec_write_empty_meta).  Inserts after
+ * the build draw levels from the backend's random state.
  */
 #define VEC_BUILD_SEED			UINT64CONST(0x7665636964780001)
 
@@ -78,8 +82,9 @@ typedef enum VecMetric
 
 typedef struct VecPageOpaqueData
 {
-	BlockNumber nextblkno;		/* reserved: chain of pages with free slots
-								 * (delete lifecycle); InvalidBlockNumber */
+	BlockNumber nextblkno;		/* reserved, always InvalidBlockNumber (pages
+								 * with free slots are found through the
+								 * free space map) */
 	uint16		flags;
 	uint16		page_id;		/* VECHNSW_PAGE_ID */
 } VecPageOpaqueData;
@@ -113,16 +118,21 @@ typedef struct VecMetaPageData
 	OffsetNumber entry_offno;
 	int16		entry_level;
 	uint16		entry_version;
-	uint16		max_level;		/* cap on element levels for this m */
-	BlockNumber insert_page;	/* hint: last page that had room */
-	BlockNumber free_page_head; /* reserved: first page with free slots */
-	/* RaBitQ (reserved: 0 / InvalidBlockNumber while codes are off) */
+	uint16		max_level;		/* cap on element levels for this m and
+								 * code_bytes (a neighbour tuple must fit
+								 * on a page) */
+	BlockNumber insert_page;	/* hint: last page added for new tuples */
+	BlockNumber free_page_head; /* reserved, always InvalidBlockNumber (the
+								 * free space map finds free slots) */
+	/* RaBitQ */
 	uint16		code_bits;		/* RaBitQ bits per dimension, 0 = no codes */
 	uint16		code_bytes;		/* bytes of one code slot (factors + code);
 								 * 0 = no codes (bits = 0, dimensions not
 								 * known yet, or codes do not fit) */
-	BlockNumber rabitq_blkno;	/* reserved: InvalidBlockNumber */
-	uint64		rabitq_seed;	/* seed of the random rotation */
+	BlockNumber rabitq_blkno;	/* reserved, always InvalidBlockNumber */
+	uint64		rabitq_seed;	/* seed of the random rotation
+								 * (VEC_BUILD_SEED, set even when codes
+								 * are off) */
 	float4		centroid[FLEXIBLE_ARRAY_MEMBER];	/* dimensions floats, when
 													 * code_bytes > 0 */
 } VecMetaPageData;
@@ -150,13 +160,16 @@ typedef VecMetaPageData *VecMetaPage;
  *	 1	state			uint8	VEC_ELEM_*
  *	 2	level			uint8	top level of this element
  *	 3	ntids			uint8	valid entries in heaptids[]
- *	 4	version			uint16	reuse counter, bumped when a slot is reused
+ *	 4	version			uint16	reuse counter: VACUUM bumps it when it frees
+ *								the slot; an element reusing the slot keeps it
  *	 6	dim				uint16	dimensions of the stored vector
  *	 8	heaptids		6 * VECHNSW_HEAPTIDS bytes
  *	56	neighbortid		6 bytes: location of the neighbour tuple
- *	62	codebytes		uint16	bytes of RaBitQ code after the vector (0 now)
+ *	62	codebytes		uint16	bytes of the RaBitQ code slot after the
+ *								vector (the meta page's code_bytes, or 0)
  *	64	data			dim * float4, or dim * IEEE half with storage = f16
- *						(L2-normalised for cosine), then the code slot
+ *						(L2-normalised for cosine), then the code slot at
+ *						VEC_ELEMENT_CODE_OFFSET (8-byte aligned)
  *
  * The element does not record its storage: every element of an index has
  * the meta page's.
@@ -207,9 +220,11 @@ typedef struct VecNeighborEntry
  *	0	type		uint8	VEC_TUPLE_NEIGHBOR
  *	1	level		uint8	the element's level
  *	2	version		uint16	the element's version
- *	4	m			uint16
- *	6	unused		uint16
+ *	4	m			uint16	(0 in a free element's tombstone)
+ *	6	codesize	uint16	bytes of one level-0 code slot, 0 = no codes
  *	8	entries		((level + 2) * m) * 12 bytes
+ *	then, 8-byte aligned (VEC_NEIGHBOR_CODES_OFFSET), 2*m code slots of
+ *	codesize bytes when codesize > 0
  */
 typedef struct VecNeighborTupleData
 {
@@ -260,14 +275,17 @@ struct VecRqQuery;
 typedef struct VecIndexInfo
 {
 	VecMetric	metric;
-	int			m;
-	int			ef_construction;
-	int			bits;			/* RaBitQ bits wanted (reloption) */
+	int			m;				/* reloption until built, then the meta
+								 * page's */
+	int			ef_construction;	/* always the reloption */
+	int			bits;			/* RaBitQ bits per dimension: reloption until
+								 * built, then the meta page's code_bits */
 	int			storage;		/* VEC_STORAGE_*: reloption until built, then
 								 * the meta page's */
 	int			dim;			/* 0 until known */
 	int			code_bytes;		/* code slot size once dim is known */
-	struct VecRabitq *rq;		/* rotation + centroid once dim is known */
+	struct VecRabitq *rq;		/* rotation + centroid once dim is known,
+								 * when code_bytes > 0; else NULL */
 } VecIndexInfo;
 
 /* search strategies (GUC vechnsw.search_mode) */
@@ -373,13 +391,20 @@ typedef struct VecListEdit
 								 * element */
 	VecIdSet   *drop;			/* ids whose edges go, or NULL */
 	bool		fill;			/* after the heuristic, fill the list up to
-								 * its capacity with the nearest candidates
-								 * it passed over */
+								 * its capacity with the nearest of add[]
+								 * it passed over (never with existing
+								 * edges: they may be stale) */
+	bool		force;			/* add[0] gets its edge even if the heuristic
+								 * passes it over: it replaces the farthest
+								 * edge can_evict allows (any if NULL) */
+	bool		(*can_evict) (void *arg, uint64 id);
+	void	   *evict_arg;
 	float	   *scratch;		/* (2 * m + 1) * dim floats */
 	/* results */
 	int			ndropped;		/* edges dropped by the installed change */
 	int			retries;		/* optimistic installs that had to start over */
-	int			nadded;			/* targets of the edges it added */
+	int			nadded;			/* targets of the edges it added (not those
+								 * the fill added) */
 	uint64		added[2 * VECHNSW_MAX_M];
 } VecListEdit;
 
@@ -408,8 +433,7 @@ extern double vechnsw_rabitq_slack;
 extern int	vechnsw_scan_order;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
-extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta,
-									  MemoryContext cxt);
+extern bool vec_metric_lookup(Oid procoid, VecMetric *metric);
 extern VecMetric vec_metric_for_proc(Oid procoid);
 
 /* distance.c */
@@ -436,6 +460,8 @@ extern Datum vecidx_negative_inner_product(PG_FUNCTION_ARGS);
 extern void vec_init_page(Page page, uint16 flags);
 extern Buffer vec_new_buffer(Relation index, ForkNumber fork);
 extern void vec_read_meta(Relation index, VecMetaPageData *meta);
+extern void vec_index_info_load_codes(Relation index, VecIndexInfo *info, VecMetaPageData *meta,
+									  MemoryContext cxt);
 extern void vec_check_meta(Relation index, const VecMetaPageData *meta);
 extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
 extern int	vec_random_level(struct pg_prng_state *prng, int m, int max_level);
@@ -454,7 +480,7 @@ extern int	vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncu
 extern bool vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 							   int level, int ef, bool dedup, ItemPointer heaptid,
 							   VecCand **sel, int *nsel, float *scratch);
-extern void vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
+extern int vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 							   const int *nsel, bool ownlists, const char *code,
 							   float *scratch);
 extern void vec_sort_cands(VecCand *c, int n);
@@ -503,6 +529,20 @@ vec_element_usable(const VecElementTupleData *et, uint16 version, int dim)
 		et->level <= VECHNSW_MAX_LEVEL;
 }
 
+/*
+ * nt, an item of len bytes, is the neighbour tuple of the element with this
+ * version: the check every reader makes before it trusts a neighbour list.
+ * m is the index's m (0 asks for a free element's tombstone); level is the
+ * element's level, or -1 to accept any level the format allows.
+ */
+static inline bool
+vec_neighbor_matches(const VecNeighborTupleData *nt, Size len, uint16 version, int level, int m)
+{
+	return nt != NULL && nt->type == VEC_TUPLE_NEIGHBOR && nt->version == version &&
+		nt->m == m && nt->level <= VECHNSW_MAX_LEVEL && (level < 0 || nt->level == level) &&
+		len >= VEC_NEIGHBOR_TUPLE_SIZE(nt->level, nt->m, nt->codesize);
+}
+
 /* header-only element tuple left by VACUUM in a free slot */
 #define VEC_ELEMENT_TOMBSTONE_SIZE	offsetof(VecElementTupleData, data)
 /* header-only neighbour tuple of a free element (m = 0: no slots) */
@@ -547,7 +587,7 @@ vec_id_to_tid(uint64 id, ItemPointer tid)
 	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
 }
 
-/* disk graph (hnswutils.c), used by insert and scan */
+/* disk graph (hnswutils.c), used by insert, scan and VACUUM */
 typedef struct VecDiskGraph
 {
 	VecGraph	g;
@@ -567,7 +607,8 @@ extern void vec_check_blkno(Relation index, BlockNumber blkno);
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
 extern void vec_disk_graph_done(VecDiskGraph *dg);
 extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struct VecRqQuery *qq,
-									VecCand *ep, int ef, VecCand *result, VecIdSet *visited);
+									VecCand *ep, int ef, float slack, VecCand *result,
+									VecIdSet *visited);
 extern bool vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
 
@@ -592,7 +633,7 @@ typedef struct VecRqFactors
 typedef struct VecRqQuery
 {
 	int			pdim;
-	float		norm;			/* |q - c| */
+	float		norm;			/* |q - c| (|q| for inner product) */
 	float		vl;				/* lowest rotated coordinate */
 	float		delta;			/* quantisation step */
 	uint64		sumq;			/* sum of the 4-bit levels */

@@ -104,6 +104,22 @@ SET vechnsw.ef_search = 200;
 SELECT count(*), count(*) FILTER (WHERE o.id NOT IN (SELECT i.id FROM items i ORDER BY i.v <-> o.v LIMIT 5))
 FROM items o WHERE o.id % $sample = 0;
 });
+	if ($missing ne '0')
+	{
+		# say which rows, and whether a wider search or a second look finds them
+		diag("$what: rows not found among their own 5 nearest (id | found with ef_search 1000 | exact rank of itself):\n"
+			  . $node->safe_psql(
+				'postgres', qq{
+SET enable_seqscan = off;
+SET vechnsw.ef_search = 200;
+CREATE TEMP TABLE miss AS SELECT o.id, o.v FROM items o
+  WHERE o.id % $sample = 0 AND o.id NOT IN (SELECT i.id FROM items i ORDER BY i.v <-> o.v LIMIT 5);
+SET vechnsw.ef_search = 1000;
+SELECT m.id, m.id IN (SELECT i.id FROM items i ORDER BY i.v <-> m.v LIMIT 5),
+       (SELECT count(*) FROM items i WHERE (i.v <-> m.v) <= 0)
+FROM miss m LIMIT 20;
+}));
+	}
 	is($missing, '0',
 		$sample == 1
 		? "$what: every one of the $rows rows is found through the index"
