@@ -1,0 +1,695 @@
+/*
+ * bench_db.c: vecbench and the server (libpq only).
+ *   - connections (with --set), statements, single values;
+ *   - binary encodings: float4[] / int8[] parameters and binary COPY rows;
+ *   - backend memory from /proc;
+ *   - index specs (--spec) and the table names they resolve to;
+ *   - loading: base, query and extra vectors by binary COPY, the spec's own
+ *     copies for other column types, the vecbench_meta marker table that
+ *     makes a reload unnecessary; the 'load' subcommand;
+ *   - Run: the data set, ground truth, connection and specs a subcommand
+ *     works on.
+ */
+#include "vecbench.h"
+
+#include <ctype.h>
+#include <endian.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * connections and statements
+ * ------------------------------------------------------------------------ */
+
+static void
+quiet_notice(void *arg, const char *msg)
+{
+	(void) arg;
+	(void) msg;
+}
+
+PGconn *
+db_connect(void)
+{
+	PGconn	   *c = PQconnectdb(O.conninfo);
+	int			i;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		die("connection failed: %s", PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	for (i = 0; i < O.nsets; i++)
+	{
+		char	   *eq = strchr(O.sets[i], '=');
+		char	   *val;
+
+		if (!eq)
+			die("--set expects NAME=VALUE, got '%s'", O.sets[i]);
+		val = PQescapeLiteral(c, eq + 1, strlen(eq + 1));
+		db_exec(c, "SET %.*s = %s", (int) (eq - O.sets[i]), O.sets[i], val);
+		PQfreemem(val);
+	}
+	return c;
+}
+
+/* run SQL (printf-style); dies when it fails */
+void
+db_exec(PGconn *c, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *sql;
+	PGresult   *r;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("SQL failed: %s\n  %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	free(sql);
+}
+
+/* returns 1 on success; prints the error (unless quiet) and returns 0 otherwise */
+int
+db_try(PGconn *c, int quiet, const char *sql)
+{
+	PGresult   *r = PQexec(c, sql);
+	int			ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok && !quiet)
+		fprintf(stderr, "vecbench: %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return ok;
+}
+
+static char *
+db_vvalue(PGconn *c, const char *fmt, va_list ap)
+{
+	char	   *sql = xvasprintf(fmt, ap);
+	PGresult   *r = PQexec(c, sql);
+	char	   *res = NULL;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		die("SQL failed: %s\n  %s", sql, PQerrorMessage(c));
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		res = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	free(sql);
+	return res;
+}
+
+/* first column of first row as malloc'd string, NULL for SQL NULL or no row */
+char *
+db_value(PGconn *c, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *res;
+
+	va_start(ap, fmt);
+	res = db_vvalue(c, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
+/* the same as a number; -1 for NULL or no row */
+long long
+db_int(PGconn *c, const char *fmt,...)
+{
+	va_list		ap;
+	char	   *v;
+	long long	x;
+
+	va_start(ap, fmt);
+	v = db_vvalue(c, fmt, ap);
+	va_end(ap);
+	x = v ? atoll(v) : -1;
+	free(v);
+	return x;
+}
+
+void
+db_prepare(PGconn *c, const char *name, const char *sql, int nparams, const Oid *types)
+{
+	PGresult   *r = PQprepare(c, name, sql, nparams, types);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("prepare %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* peak and current resident memory of a local backend, from /proc */
+Mem
+proc_mem(int pid)
+{
+	char		path[64],
+				line[256];
+	FILE	   *f;
+	Mem			m = {-1, -1, -1};
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return m;
+	while (fgets(line, sizeof(line), f))
+	{
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			m.hwm_kb = atol(line + 6);
+		else if (strncmp(line, "VmRSS:", 6) == 0)
+			m.rss_kb = atol(line + 6);
+		else if (strncmp(line, "RssAnon:", 8) == 0)
+			m.anon_kb = atol(line + 8);
+	}
+	fclose(f);
+	return m;
+}
+
+/* ------------------------------------------------------------------------
+ * binary send format of arrays (parameters and COPY)
+ * ------------------------------------------------------------------------ */
+
+void
+append_be32(PQExpBuffer b, uint32_t v)
+{
+	v = htobe32(v);
+	appendBinaryPQExpBuffer(b, (const char *) &v, 4);
+}
+
+static void
+append_array_header(PQExpBuffer b, Oid elemtype, long n)
+{
+	append_be32(b, 1);			/* ndim */
+	append_be32(b, 0);			/* flags: no nulls */
+	append_be32(b, elemtype);
+	append_be32(b, (uint32_t) n);
+	append_be32(b, 1);			/* lower bound */
+}
+
+void
+append_float_array(PQExpBuffer b, const float *v, int dim)
+{
+	int			j;
+
+	append_array_header(b, FLOAT4OID, dim);
+	for (j = 0; j < dim; j++)
+	{
+		uint32_t	w;
+
+		append_be32(b, 4);
+		memcpy(&w, v + j, 4);
+		append_be32(b, w);
+	}
+}
+
+void
+append_int8_array(PQExpBuffer b, const int64_t *v, long n)
+{
+	long		j;
+
+	append_array_header(b, INT8OID, n);
+	for (j = 0; j < n; j++)
+	{
+		uint64_t	w = htobe64((uint64_t) v[j]);
+
+		append_be32(b, 8);
+		appendBinaryPQExpBuffer(b, (const char *) &w, 8);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * index specs (access method, opclass, column type, GUC) and table names
+ * ------------------------------------------------------------------------ */
+
+void
+base_table_name(const Dataset *ds, char *out, size_t len)
+{
+	if (O.table[0])
+		snprintf(out, len, "%s", O.table);
+	else if (strcmp(ds->name, "fashion-mnist") == 0)
+	{
+		if (ds->n == 60000)
+			snprintf(out, len, "vb_fmnist");
+		else
+			snprintf(out, len, "vb_fmnist_%ld", ds->n);
+	}
+	else
+		snprintf(out, len, "vb_syn_%ld_%d_%s", ds->n, ds->dim, metric_names[ds->metric]);
+}
+
+static void
+slugify(const char *in, char *out, size_t len)
+{
+	size_t		o = 0;
+
+	for (; *in && o + 1 < len; in++)
+		if (isalnum((unsigned char) *in))
+			out[o++] = tolower((unsigned char) *in);
+	out[o] = 0;
+}
+
+/* a preset: the first item of a spec, without '=' */
+static void
+spec_preset(Spec *s, const char *tok, const Dataset *ds)
+{
+	const char *label,
+			   *am,
+			   *ext;
+
+	if (strcmp(tok, "vechnsw") == 0 || strcmp(tok, "vecidx") == 0)
+		label = "vechnsw", am = "vechnsw", ext = "vecidx";
+	else if (strcmp(tok, "pgvector") == 0 || strcmp(tok, "hnsw") == 0)
+		label = "pgvector", am = "hnsw", ext = "vector";
+	else if (strcmp(tok, "exact") == 0 || strcmp(tok, "seqscan") == 0)
+		label = "exact", am = "none", ext = "vecidx";
+	else
+		die("unknown spec preset '%s' (vechnsw, pgvector, exact, or key=value;...)", tok);
+	snprintf(s->label, sizeof(s->label), "%s", label);
+	snprintf(s->am, sizeof(s->am), "%s", am);
+	snprintf(s->ext, sizeof(s->ext), "%s", ext);
+	if (strcmp(am, "hnsw") == 0)
+		snprintf(s->type, sizeof(s->type), "vector(%d)", ds->dim);
+	else
+		snprintf(s->type, sizeof(s->type), "real[]");
+}
+
+/* "preset;key=value;..." into s, with the table, index and parameter names it resolves to */
+void
+spec_parse(Spec *s, const char *str, const Dataset *ds)
+{
+	static const struct
+	{
+		const char *key,
+				   *alias;
+		size_t		off,
+					size;
+	}			keys[] = {
+#define SPECKEY(k, a, f) {k, a, offsetof(Spec, f), sizeof(((Spec *) 0)->f)}
+		SPECKEY("am", NULL, am), SPECKEY("ops", "opclass", ops), SPECKEY("type", NULL, type),
+		SPECKEY("guc", NULL, guc), SPECKEY("with", NULL, with), SPECKEY("ext", NULL, ext),
+		SPECKEY("name", "label", label),
+#undef SPECKEY
+	};
+	char	   *copy = xstrdup(str),
+			   *tok,
+			   *save = NULL;
+	char		base[128],
+				t[96];
+	int			first = 1,
+				hasam;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->raw, sizeof(s->raw), "%s", str);
+	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save), first = 0)
+	{
+		char	   *eq = strchr(tok, '=');
+		size_t		i;
+
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if (first && !eq)
+		{
+			spec_preset(s, tok, ds);
+			continue;
+		}
+		if (!eq)
+			die("spec item '%s' is not key=value", tok);
+		*eq = 0;
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(tok, keys[i].key) == 0 || (keys[i].alias && strcmp(tok, keys[i].alias) == 0))
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0]))
+			die("unknown spec key '%s' (am, ops, type, guc, with, ext, name)", tok);
+		snprintf((char *) s + keys[i].off, keys[i].size, "%s", eq + 1);
+	}
+	free(copy);
+	if (!s->am[0])
+		die("spec '%s' names no access method (am=...)", str);
+	hasam = strcmp(s->am, "none") != 0;
+	if (!s->type[0])
+		snprintf(s->type, sizeof(s->type), "real[]");
+	slugify(s->type, t, sizeof(t));
+	/* real[] or float4[] (any spelling): the base tables serve as they are */
+	s->is_real = (strcmp(t, "real") == 0 || strcmp(t, "float4") == 0) && strchr(s->type, '[');
+	if (!s->ops[0] && hasam)
+	{
+		if (strncmp(s->type, "vector", 6) == 0)
+			snprintf(s->ops, sizeof(s->ops), "vector_%s_ops", metric_names[ds->metric]);
+		else if (strncmp(s->type, "halfvec", 7) == 0)
+			snprintf(s->ops, sizeof(s->ops), "halfvec_%s_ops", metric_names[ds->metric]);
+		else if (s->is_real)
+			snprintf(s->ops, sizeof(s->ops), "real_%s_ops", metric_names[ds->metric]);
+		else
+			die("spec '%s': give the operator class (ops=...)", str);
+	}
+	if (!s->guc[0] && hasam)
+		snprintf(s->guc, sizeof(s->guc), "%s.ef_search", s->am);
+	if (!s->with[0] && hasam)
+		snprintf(s->with, sizeof(s->with), "%s", O.with);
+	if (!s->label[0])
+		snprintf(s->label, sizeof(s->label), "%s", s->am);
+
+	base_table_name(ds, base, sizeof(base));
+	if (s->is_real)
+	{
+		snprintf(s->table, sizeof(s->table), "%s", base);
+		snprintf(s->qtable, sizeof(s->qtable), "%s_q", base);
+		snprintf(s->param, sizeof(s->param), "$1");
+	}
+	else
+	{
+		snprintf(s->table, sizeof(s->table), "%s_%s", base, t);
+		snprintf(s->qtable, sizeof(s->qtable), "%s_q_%s", base, t);
+		snprintf(s->param, sizeof(s->param), "$1::real[]::%s", s->type);
+	}
+	snprintf(s->index, sizeof(s->index), "%.40s_%.16s_idx", s->table, s->am);
+}
+
+/* the --spec options (default: vechnsw) */
+void
+default_specs(Spec *specs, int *nspec, const Dataset *ds)
+{
+	int			i;
+
+	if (O.nspec == 0)
+	{
+		O.specstr[0] = "vechnsw";
+		O.nspec = 1;
+	}
+	for (i = 0; i < O.nspec; i++)
+		spec_parse(&specs[i], O.specstr[i], ds);
+	*nspec = O.nspec;
+}
+
+/* ------------------------------------------------------------------------
+ * load: binary COPY of base, query and extra vectors; vecbench_meta marks
+ * what a table holds so that the next run can skip the load
+ * ------------------------------------------------------------------------ */
+
+static void
+ensure_meta_table(PGconn *c)
+{
+	db_exec(c, "CREATE TABLE IF NOT EXISTS vecbench_meta (tbl text PRIMARY KEY, key text NOT NULL, "
+			"rows bigint NOT NULL, loaded timestamptz NOT NULL DEFAULT now())");
+}
+
+static int
+meta_matches(PGconn *c, const char *tbl, const char *key, long rows)
+{
+	char	   *esc_t = PQescapeLiteral(c, tbl, strlen(tbl));
+	char	   *esc_k = PQescapeLiteral(c, key, strlen(key));
+	long long	n;
+
+	n = db_int(c, "SELECT count(*) FROM vecbench_meta WHERE tbl = %s AND key = %s AND rows = %ld "
+			   "AND to_regclass(%s) IS NOT NULL", esc_t, esc_k, rows, esc_t);
+	PQfreemem(esc_t);
+	PQfreemem(esc_k);
+	return n == 1;
+}
+
+static void
+meta_set(PGconn *c, const char *tbl, const char *key, long rows)
+{
+	char	   *esc_t = PQescapeLiteral(c, tbl, strlen(tbl));
+	char	   *esc_k = PQescapeLiteral(c, key, strlen(key));
+
+	db_exec(c, "INSERT INTO vecbench_meta (tbl, key, rows) VALUES (%s, %s, %ld) ON CONFLICT (tbl) DO UPDATE "
+			"SET key = EXCLUDED.key, rows = EXCLUDED.rows, loaded = now()", esc_t, esc_k, rows);
+	PQfreemem(esc_t);
+	PQfreemem(esc_k);
+}
+
+/* (re)create TABLE (idcol bigint, v TYPE) with the --storage of v */
+static void
+create_vector_table(PGconn *c, const char *table, const char *idcol, const char *type)
+{
+	db_exec(c, "DROP TABLE IF EXISTS %s CASCADE", table);
+	db_exec(c, "CREATE TABLE %s (%s bigint NOT NULL, v %s NOT NULL)", table, idcol, type);
+	if (strcmp(O.storage, "default") != 0)
+		db_exec(c, "ALTER TABLE %s ALTER COLUMN v SET STORAGE %s", table, O.storage);
+}
+
+/* a finished query or side table: primary key, statistics, marker */
+static void
+finish_side_table(PGconn *c, const char *table, const char *idcol, const char *key, long rows)
+{
+	db_exec(c, "ALTER TABLE %s ADD PRIMARY KEY (%s)", table, idcol);
+	db_exec(c, "VACUUM (ANALYZE) %s", table);
+	meta_set(c, table, key, rows);
+}
+
+static void
+copy_put(PGconn *c, PQExpBuffer b)
+{
+	buf_check(b);
+	if (b->len == 0)
+		return;
+	if (PQputCopyData(c, b->data, (int) b->len) != 1)
+		die("COPY failed: %s", PQerrorMessage(c));
+	resetPQExpBuffer(b);
+}
+
+/* (re)create TABLE (idcol bigint, v real[]) and fill it with binary COPY */
+static double
+copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs, long n, int dim, long id0)
+{
+	PQExpBufferData b;
+	PGresult   *r;
+	long		i;
+	double		t0 = now_sec();
+	Progress	p;
+	char		sql[320],
+				label[64],
+				det[160];
+	static const char hdr[] = "PGCOPY\n\377\r\n\0";
+	uint16_t	be16;
+
+	create_vector_table(c, table, idcol, "real[]");
+	db_exec(c, "BEGIN");
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", table);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		die("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	snprintf(label, sizeof(label), "load %s", idcol);
+	progress_start(&p, strcmp(idcol, "id") == 0 ? "load" : label);
+	initPQExpBuffer(&b);
+	appendBinaryPQExpBuffer(&b, hdr, 11);
+	append_be32(&b, 0);			/* flags */
+	append_be32(&b, 0);			/* header extension length */
+	for (i = 0; i < n; i++)
+	{
+		uint64_t	id = htobe64((uint64_t) (id0 + i));
+
+		be16 = htobe16(2);		/* fields */
+		appendBinaryPQExpBuffer(&b, (const char *) &be16, 2);
+		append_be32(&b, 8);
+		appendBinaryPQExpBuffer(&b, (const char *) &id, 8);
+		append_be32(&b, 20 + 8 * dim);
+		append_float_array(&b, vecs + (size_t) i * dim, dim);
+		if (b.len > (1 << 20))
+		{
+			copy_put(c, &b);
+			snprintf(det, sizeof(det), "%ld / %ld rows into %s", i + 1, n, table);
+			progress_show(&p, (double) (i + 1) / n, det);
+		}
+	}
+	be16 = htobe16(0xffff);		/* trailer */
+	appendBinaryPQExpBuffer(&b, (const char *) &be16, 2);
+	copy_put(c, &b);
+	if (PQputCopyEnd(c, NULL) != 1)
+		die("COPY end failed: %s", PQerrorMessage(c));
+	r = PQgetResult(c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die("COPY into %s failed: %s", table, PQerrorMessage(c));
+	PQclear(r);
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+	db_exec(c, "COMMIT");
+	snprintf(det, sizeof(det), "%ld rows into %s", n, table);
+	progress_show(&p, 1.0, det);
+	progress_end(&p);
+	termPQExpBuffer(&b);
+	return now_sec() - t0;
+}
+
+/* load the base/query/extra tables of ds as real[] (skipped when the marker matches) */
+void
+load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
+{
+	char		base[128],
+				tq[160],
+				tx[160],
+				key[400];
+
+	memset(lr, 0, sizeof(*lr));
+	ensure_meta_table(c);
+	base_table_name(ds, base, sizeof(base));
+	snprintf(tq, sizeof(tq), "%s_q", base);
+	snprintf(tx, sizeof(tx), "%s_x", base);
+	snprintf(key, sizeof(key), "%s-%s", ds->tabkey, O.storage);
+	if (!O.force && meta_matches(c, base, key, ds->n))
+	{
+		lr->skipped = 1;
+		if (!O.quiet)
+			fprintf(stderr, "load: %s already holds this data set (use --force to reload)\n", base);
+	}
+	else
+	{
+		double		t0;
+
+		db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE '%s%%'", base);
+		lr->seconds = copy_vectors(c, base, "id", ds->base, ds->n, ds->dim, 0);
+		t0 = now_sec();
+		db_exec(c, "VACUUM (ANALYZE) %s", base);
+		lr->vacuum_seconds = now_sec() - t0;
+		meta_set(c, base, key, ds->n);
+	}
+	snprintf(key, sizeof(key), "%s-q-%016llx", ds->tabkey, (unsigned long long) ds->ck_query);
+	if (O.force || !meta_matches(c, tq, key, ds->nq))
+	{
+		copy_vectors(c, tq, "qid", ds->query, ds->nq, ds->dim, 0);
+		finish_side_table(c, tq, "qid", key, ds->nq);
+	}
+	snprintf(key, sizeof(key), "%s-x-%016llx", ds->tabkey, (unsigned long long) ds->ck_extra);
+	if (O.force || !meta_matches(c, tx, key, ds->nextra))
+	{
+		copy_vectors(c, tx, "xid", ds->extra, ds->nextra, ds->dim, 0);
+		finish_side_table(c, tx, "xid", key, ds->nextra);
+	}
+	lr->table_bytes = db_int(c, "SELECT pg_table_size('%s')", base);
+}
+
+static void
+ensure_extension(PGconn *c, const Spec *s)
+{
+	char		sql[256];
+
+	if (!s->ext[0])
+		return;
+	snprintf(sql, sizeof(sql), "CREATE EXTENSION IF NOT EXISTS %s", s->ext);
+	if (!db_try(c, 0, sql))
+		die("extension %s is needed for spec '%s' (is it installed?)", s->ext, s->raw);
+}
+
+/* the spec's own copy of the base and query tables when its column type is not real[] */
+void
+ensure_spec_tables(PGconn *c, const Dataset *ds, const Spec *s)
+{
+	char		base[128],
+				srcq[160],
+				key[600];
+	int			pass;
+
+	ensure_extension(c, s);
+	if (s->is_real)
+		return;
+	base_table_name(ds, base, sizeof(base));
+	snprintf(srcq, sizeof(srcq), "%s_q", base);
+	for (pass = 0; pass < 2; pass++)
+	{
+		const char *src = pass == 0 ? base : srcq;
+		const char *dst = pass == 0 ? s->table : s->qtable;
+		const char *idcol = pass == 0 ? "id" : "qid";
+		long		rows = pass == 0 ? ds->n : ds->nq;
+		char	   *srckey;
+
+		srckey = db_value(c, "SELECT key || ':' || loaded FROM vecbench_meta WHERE tbl = '%s'", src);
+		snprintf(key, sizeof(key), "%s|%s|%s", srckey ? srckey : "?", s->type, O.storage);
+		free(srckey);
+		if (!O.force && meta_matches(c, dst, key, rows))
+			continue;
+		if (!O.quiet)
+			fprintf(stderr, "load: creating %s (%s) from %s\n", dst, s->type, src);
+		create_vector_table(c, dst, idcol, s->type);
+		db_exec(c, "INSERT INTO %s SELECT %s, v::%s FROM %s", dst, idcol, s->type, src);
+		if (pass == 1)
+			finish_side_table(c, dst, idcol, key, rows);
+		else
+		{
+			db_exec(c, "VACUUM (ANALYZE) %s", dst);
+			meta_set(c, dst, key, rows);
+		}
+	}
+}
+
+/* the data set of the options, and its ground truth when with_gt */
+void
+run_data(Run *r, int with_gt)
+{
+	memset(r, 0, sizeof(*r));
+	dataset_load(&r->ds);
+	r->has_gt = with_gt;
+	if (with_gt)
+		gt_get(&r->ds, &r->gt);
+}
+
+/* a connection (and the run facts), the base tables loaded, the specs */
+void
+run_connect(Run *r)
+{
+	LoadResult	lr;
+
+	r->c = setup_connection();
+	load_base_tables(r->c, &r->ds, &lr);
+	default_specs(r->specs, &r->nspec, &r->ds);
+}
+
+void
+start_run(Run *r, int with_gt)
+{
+	run_data(r, with_gt);
+	run_connect(r);
+}
+
+void
+end_run(Run *r)
+{
+	PQfinish(r->c);
+	if (r->has_gt)
+		gt_free(&r->gt);
+	dataset_free(&r->ds);
+}
+
+/* load: the base, query and extra tables, and the tables of the --spec's */
+int
+cmd_load(void)
+{
+	Dataset		ds;
+	PGconn	   *c;
+	LoadResult	lr;
+	Spec		specs[MAXSPECS];
+	int			nspec,
+				i;
+	Json		j;
+	char		base[128];
+
+	dataset_load(&ds);
+	c = setup_connection();
+	load_base_tables(c, &ds, &lr);
+	if (O.nspec > 0)
+	{
+		default_specs(specs, &nspec, &ds);
+		for (i = 0; i < nspec; i++)
+			ensure_spec_tables(c, &ds, &specs[i]);
+	}
+	base_table_name(&ds, base, sizeof(base));
+	printf("load: table %s, %ld rows, dim %d, %.1f MB%s", base, ds.n, ds.dim, lr.table_bytes / 1048576.0,
+		   lr.skipped ? " (already loaded)\n" : "");
+	if (!lr.skipped)
+		printf(", COPY %.1f s (%.0f rows/s), VACUUM ANALYZE %.1f s\n", lr.seconds, ds.n / lr.seconds,
+			   lr.vacuum_seconds);
+	meta_refresh_extensions(c);
+	json_run_begin(&j, "load", &ds, NULL);
+	j_bool(&j, "skipped", lr.skipped);
+	j_num(&j, "copy_seconds", lr.seconds);
+	j_num(&j, "rows_per_second", lr.skipped ? NAN : ds.n / lr.seconds);
+	j_num(&j, "vacuum_analyze_seconds", lr.vacuum_seconds);
+	j_int(&j, "table_bytes", lr.table_bytes);
+	j_num(&j, "dataset_seconds", ds.load_seconds);
+	json_run_end(&j);
+	PQfinish(c);
+	dataset_free(&ds);
+	return 0;
+}

@@ -1,0 +1,401 @@
+/*
+ * bench_smoke.c: 'vecbench smoke', the CI check of the tool itself (a few
+ * seconds, never a timing): known answers of recall and brute force, a
+ * deterministic generator, the ground-truth cache, a binary COPY round trip,
+ * exact scans through the server giving recall 1 (L2, cosine, inner
+ * product), then every subcommand on a few hundred synthetic vectors, and
+ * the JSON lines they wrote.  Prints 'vecbench smoke: ok' or FAIL lines.
+ */
+#include "vecbench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int g_smoke_fail = 0;
+
+static void check(int cond, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+/* count and report a failed check */
+static void
+check(int cond, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (cond)
+		return;
+	g_smoke_fail++;
+	fflush(stdout);
+	fprintf(stderr, "vecbench smoke: FAIL ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+static void
+smoke_recall_unit(void)
+{
+	int64_t		ids[GT_K],
+				res[GT_K];
+	float		d[GT_K];
+	int			i;
+	double		r;
+
+	for (i = 0; i < GT_K; i++)
+	{
+		ids[i] = 1000 + i;
+		d[i] = (float) i;
+		res[i] = ids[i];
+	}
+	r = recall_at(res, 10, ids, d, GT_K, 10);
+	check(r == 1.0, "recall of the exact list is %g, expected 1", r);
+	r = recall_at(res, 100, ids, d, GT_K, 100);
+	check(r == 1.0, "recall@100 of the exact list is %g, expected 1", r);
+	res[7] = -1;
+	res[8] = 5;
+	res[9] = 1000 + 50;			/* in the top 100 but not the top 10 */
+	r = recall_at(res, 10, ids, d, GT_K, 10);
+	check(fabs(r - 0.7) < 1e-12, "recall with 3 of 10 wrong is %g, expected 0.7", r);
+	r = recall_at(res, 10, ids, d, GT_K, 1);
+	check(r == 1.0, "recall@1 is %g, expected 1", r);
+	for (i = 0; i < 10; i++)
+		res[i] = ids[0];
+	r = recall_at(res, 10, ids, d, GT_K, 10);
+	check(fabs(r - 0.1) < 1e-12, "recall of a list with one id repeated is %g, expected 0.1", r);
+	r = recall_at(res, 3, ids, d, GT_K, 10);
+	check(fabs(r - 0.1) < 1e-12, "recall of a short list is %g, expected 0.1", r);
+	/* ties: 9th and 10th and 11th neighbours equally distant: any of them counts */
+	for (i = 0; i < GT_K; i++)
+		res[i] = ids[i];
+	d[8] = d[9] = d[10] = 8.0f;
+	res[9] = ids[10];
+	r = recall_at(res, 10, ids, d, GT_K, 10);
+	check(r == 1.0, "recall with a tied neighbour is %g, expected 1", r);
+	res[9] = ids[11];
+	r = recall_at(res, 10, ids, d, GT_K, 10);
+	check(fabs(r - 0.9) < 1e-12, "recall with an untied 12th neighbour is %g, expected 0.9", r);
+	/* brute force against a hand-made case: 1-D points 0..9, query 2.2 */
+	{
+		float		base[10],
+					q[1] = {2.2f};
+		GroundTruth gt;
+		int64_t		expect[5] = {2, 3, 1, 4, 0};
+
+		for (i = 0; i < 10; i++)
+			base[i] = (float) i;
+		compute_gt(base, NULL, 10, q, 1, 1, METRIC_L2, GT_K, &gt);
+		for (i = 0; i < 5; i++)
+			check(gt.ids[i] == expect[i], "brute force: neighbour %d is %lld, expected %lld", i,
+				  (long long) gt.ids[i], (long long) expect[i]);
+		check(fabsf(gt.dist[0] - 0.2f) < 1e-6, "brute force: distance %g, expected 0.2", gt.dist[0]);
+		check(gt.ids[10] == -1, "brute force: missing neighbours must be -1");
+		gt_free(&gt);
+	}
+}
+
+/* a few hundred synthetic vectors, small batches, every code path */
+static const char *const smoke_opts[][2] = {
+	{"dataset", "synthetic"}, {"n", "400"}, {"dim", "24"}, {"nq", "40"}, {"nextra", "200"}, {"idim", "6"},
+	{"clusters", "5"}, {"metric", "l2"}, {"table", "vb_smoke"}, {"force", NULL}, {"k", "10"},
+	{"with", "m=8, ef_construction=32"}, {"values", "10,100"}, {"clients", "1,2"}, {"warmup", "1"},
+	{"repeat", "1"}, {"insert-rows", "30"}, {"batches", "1,10"}, {"delete-frac", "0.1"}, {"delete-batch", "7"},
+	{"cycles", "2"}, {"cycle-frac", "0.1"}, {"reinsert-batch", "9"}, {"write-nq", "20"}, {"quiet", NULL},
+};
+
+int
+cmd_smoke(void)
+{
+	Opts		saved = O;
+	Dataset		ds,
+				ds2;
+	GroundTruth gt,
+				gt2;
+	PGconn	   *c;
+	char		path[2048],
+				tmpl[] = "/tmp/vecbench-smoke-XXXXXX";
+	char	   *tmpdir;
+	int			i,
+				have_pgvector;
+	QueryResult qrs[MAXRUNS];
+	Spec		sp;
+	char		results_path[1200];
+	int			own_results = 0;
+	double		t_start = now_sec();
+
+	tmpdir = mkdtemp(tmpl);
+	if (!tmpdir)
+		die("mkdtemp: %s", strerror(errno));
+	snprintf(O.datadir, sizeof(O.datadir), "%s", tmpdir);
+	if (!O.results[0] || strstr(O.results, "/results.jsonl"))
+	{
+		snprintf(results_path, sizeof(results_path), "%s/results.jsonl", tmpdir);
+		snprintf(O.results, sizeof(O.results), "%s", results_path);
+		own_results = 1;
+	}
+	set_options(smoke_opts, sizeof(smoke_opts) / sizeof(smoke_opts[0]));
+
+	printf("== smoke: recall and brute force known answers\n");
+	smoke_recall_unit();
+
+	printf("== smoke: generator is deterministic\n");
+	dataset_load(&ds);
+	dataset_load(&ds2);
+	check(ds.ck_base == ds2.ck_base && ds.ck_query == ds2.ck_query, "synthetic data differs between two runs");
+	dataset_free(&ds2);
+	O.seed++;
+	dataset_load(&ds2);
+	check(ds.ck_base != ds2.ck_base, "synthetic data does not depend on the seed");
+	dataset_free(&ds2);
+	O.seed--;
+
+	printf("== smoke: gt (compute, cache, reuse)\n");
+	gt_path(&ds, path, sizeof(path));
+	unlink(path);
+	gt_get(&ds, &gt);
+	check(!gt.cached && access(path, R_OK) == 0, "ground truth was not cached in %s", path);
+	gt_get(&ds, &gt2);
+	check(gt2.cached, "ground truth cache was not reused");
+	check(memcmp(gt.ids, gt2.ids, sizeof(int64_t) * gt.nq * gt.K) == 0 &&
+		  memcmp(gt.dist, gt2.dist, sizeof(float) * gt.nq * gt.K) == 0, "cached ground truth differs");
+	gt_free(&gt2);
+	for (i = 0; i < ds.nq; i++)
+	{
+		/* first neighbour must be at the minimum distance, rows sorted */
+		int			j;
+
+		for (j = 1; j < GT_K; j++)
+			if (gt.dist[(size_t) i * GT_K + j] < gt.dist[(size_t) i * GT_K + j - 1])
+			{
+				check(0, "ground truth of query %d not sorted", i);
+				break;
+			}
+	}
+
+	c = setup_connection();
+	printf("== smoke: load (binary COPY) and cmd_load\n");
+	check(cmd_load() == 0, "load failed");
+	{
+		long long	n = db_int(c, "SELECT count(*) FROM vb_smoke");
+		char	   *v;
+
+		check(n == ds.n, "vb_smoke has %lld rows, expected %ld", n, ds.n);
+		/* a vector read back as text equals the client's floats exactly */
+		v = db_value(c, "SELECT v::text FROM vb_smoke WHERE id = 17");
+		if (v)
+		{
+			char	   *p = v + 1,
+					   *e;
+			int			j,
+						ok = 1;
+
+			for (j = 0; j < ds.dim; j++)
+			{
+				float		f = strtof(p, &e);
+
+				if (e == p || f != ds.base[17 * ds.dim + j])
+					ok = 0;
+				p = e + 1;
+			}
+			check(ok, "row 17 read back differs from the data set: %s", v);
+			free(v);
+		}
+		else
+			check(0, "row 17 missing");
+		n = db_int(c, "SELECT count(*) FROM vb_smoke_q");
+		check(n == ds.nq, "vb_smoke_q has %lld rows, expected %d", n, ds.nq);
+	}
+	O.force = 0;
+	check(cmd_gt() == 0, "gt failed");
+
+	/* known answer through the server: exact scans must give recall 1 */
+	printf("== smoke: exact scans through the server give recall 1.0\n");
+	spec_parse(&sp, "exact", &ds);
+	ensure_spec_tables(c, &ds, &sp);
+	drop_vector_indexes(c, sp.table);
+	run_queries(&ds, &sp, sp.table, sp.qtable, ds.query, ds.nq, &gt, "", 1, 1, 0, &qrs[0]);
+	check(qrs[0].recall1 == 1.0 && qrs[0].recall10 == 1.0, "exact scan recall@1 %g recall@10 %g, expected 1",
+		  qrs[0].recall1, qrs[0].recall10);
+	run_queries(&ds, &sp, sp.table, sp.qtable, ds.query, ds.nq, &gt, "", 2, 1, 1, &qrs[1]);
+	check(qrs[1].recall10 == 1.0, "server-side exact recall@10 %g, expected 1", qrs[1].recall10);
+	/* a deliberately perturbed answer: LIMIT k but skip the best 3 (OFFSET) */
+	{
+		double		sum = 0,
+					expect = 0;
+		int			q;
+
+		for (q = 0; q < ds.nq; q++)
+		{
+			char	   *r;
+			int64_t		res[10];
+			int			j;
+			char		sql[2048],
+					   *p,
+					   *e;
+
+			snprintf(sql, sizeof(sql),
+					 "SELECT array_to_string(ARRAY(SELECT id FROM vb_smoke ORDER BY v <-> (SELECT v FROM vb_smoke_q "
+					 "WHERE qid = %d) OFFSET 3 LIMIT 10), ',')", q);
+			r = db_value(c, "%s", sql);
+			for (j = 0, p = r; j < 10 && p && *p; j++)
+			{
+				res[j] = strtoll(p, &e, 10);
+				p = *e ? e + 1 : e;
+			}
+			sum += recall_at(res, j, gt.ids + (size_t) q * GT_K, gt.dist + (size_t) q * GT_K, GT_K, 10);
+			expect += 0.7;
+			free(r);
+		}
+		check(fabs(sum / ds.nq - expect / ds.nq) < 1e-9, "recall of results shifted by 3 is %g, expected 0.7",
+			  sum / ds.nq);
+	}
+	O.exact = 0;
+
+	printf("== smoke: cosine and inner product ground truth match exact scans\n");
+	{
+		Opts		keep = O;
+		int			mt;
+
+		for (mt = 1; mt <= 2; mt++)
+		{
+			Dataset		dm;
+			GroundTruth gm;
+			Spec		se;
+
+			snprintf(O.metric, sizeof(O.metric), "%s", metric_names[mt]);
+			snprintf(O.table, sizeof(O.table), "vb_smoke_%s", metric_names[mt]);
+			O.n = 300;
+			O.nq = 20;
+			O.force = 1;
+			dataset_load(&dm);
+			gt_get(&dm, &gm);
+			{
+				LoadResult lr;
+
+				load_base_tables(c, &dm, &lr);
+			}
+			spec_parse(&se, "exact", &dm);
+			run_queries(&dm, &se, se.table, se.qtable, dm.query, dm.nq, &gm, "", 1, 1, 0, &qrs[2]);
+			check(qrs[2].recall10 == 1.0, "%s: exact scan recall@10 %g, expected 1", metric_names[mt],
+				  qrs[2].recall10);
+			db_exec(c, "DROP TABLE vb_smoke_%s, vb_smoke_%s_q, vb_smoke_%s_x", metric_names[mt],
+					metric_names[mt], metric_names[mt]);
+			gt_free(&gm);
+			dataset_free(&dm);
+		}
+		O = keep;
+	}
+
+	printf("== smoke: build\n");
+	O.nspec = 1;
+	O.specstr[0] = "vechnsw";
+	check(cmd_build() == 0, "build failed");
+	spec_parse(&sp, "vechnsw", &ds);
+	check(index_exists(c, sp.index), "index %s missing after build", sp.index);
+	check(db_int(c, "SELECT pg_relation_size('%s')", sp.index) > 0, "index %s is empty", sp.index);
+
+	printf("== smoke: query (1 and 2 clients, 2 ef values, and server-side)\n");
+	O.quiet = 0;
+	check(cmd_query() == 0, "query failed");
+	O.server_side = 1;
+	snprintf(O.clients, sizeof(O.clients), "1");
+	check(cmd_query() == 0, "server-side query failed");
+	O.server_side = 0;
+	{
+		QueryResult q;
+
+		run_queries(&ds, &sp, sp.table, sp.qtable, ds.query, ds.nq, &gt, "100", 1, 1, 0, &q);
+		check(q.recall10 >= 0 && q.recall10 <= 1, "index recall@10 out of range: %g", q.recall10);
+		if (q.recall10 < 0.8)
+			fprintf(stderr, "vecbench smoke: warning: vechnsw recall@10 at ef_search=100 on %ld vectors is %.3f\n",
+					ds.n, q.recall10);
+	}
+
+	printf("== smoke: write (inserts, deletes, VACUUM, cycles) with exact scans: recall must stay 1.0\n");
+	O.exact = 1;
+	O.quiet = 1;
+	check(cmd_write() == 0, "write (exact) failed");
+	check(g_last_write.recall_before == 1.0 && g_last_write.recall_after_vacuum == 1.0 &&
+		  g_last_write.recall_after_cycles == 1.0,
+		  "write: exact recall before %g, after VACUUM %g, after cycles %g: the live set is tracked wrongly",
+		  g_last_write.recall_before, g_last_write.recall_after_vacuum, g_last_write.recall_after_cycles);
+	O.exact = 0;
+	O.cycles = 1;
+	printf("== smoke: write with the index\n");
+	check(cmd_write() == 0, "write failed");
+
+	printf("== smoke: churn (delete 50%%, VACUUM, reinsert, 2 rounds of 10%%) with exact scans: recall stays 1.0\n");
+	O.exact = 1;
+	O.delete_frac = 0.5;
+	O.cycles = 2;
+	check(cmd_churn() == 0, "churn (exact) failed");
+	check(g_last_churn.min_recall10 == 1.0 && g_last_churn.max_recall10 == 1.0 && g_last_churn.live_end == ds.n,
+		  "churn: exact recall between %g and %g, %ld rows alive at the end (expected 1.0 and %ld): the live set "
+		  "is tracked wrongly", g_last_churn.min_recall10, g_last_churn.max_recall10, g_last_churn.live_end, ds.n);
+	O.exact = 0;
+	O.delete_frac = 0.1;
+	O.cycles = 1;
+
+	printf("== smoke: compare (vechnsw m=8 against vechnsw m=16%s)\n", "");
+	have_pgvector = db_int(c, "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") > 0;
+	O.nspec = 2;
+	O.specstr[0] = "vechnsw;name=m8";
+	O.specstr[1] = "vechnsw;name=m16;with=m=16, ef_construction=32";
+	snprintf(O.clients, sizeof(O.clients), "1");
+	check(cmd_compare() == 0, "compare failed");
+	if (have_pgvector && getenv("VECBENCH_SMOKE_PGVECTOR"))
+	{
+		O.specstr[1] = "pgvector;with=m=8, ef_construction=32";
+		check(cmd_compare() == 0, "compare with pgvector failed");
+	}
+
+	printf("== smoke: results file\n");
+	{
+		FILE	   *f = fopen(O.results, "r");
+		char	   *line = NULL;
+		size_t		cap = 0;
+		int			nl = 0,
+					bad = 0;
+		ssize_t		len;
+
+		check(f != NULL, "results file %s missing", O.results);
+		while (f && (len = getline(&line, &cap, f)) > 0)
+		{
+			nl++;
+			if (line[0] != '{' || line[len - 2] != '}' || !strstr(line, "\"pg_version\"") ||
+				!strstr(line, "\"git_commit\"") || !strstr(line, "\"machine\""))
+				bad++;
+		}
+		free(line);
+		if (f)
+			fclose(f);
+		check(nl >= 8 && bad == 0, "results file has %d lines, %d malformed", nl, bad);
+	}
+
+	db_exec(c, "DROP TABLE IF EXISTS vb_smoke, vb_smoke_q, vb_smoke_x CASCADE");
+	db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE 'vb_smoke%%'");
+	PQfinish(c);
+	gt_free(&gt);
+	dataset_free(&ds);
+	if (own_results)
+		unlink(results_path);
+	unlink(path);
+	{
+		char		cmd[1200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", tmpdir);
+	}
+	O = saved;
+	if (g_smoke_fail)
+	{
+		printf("vecbench smoke: FAIL (%d check%s failed)\n", g_smoke_fail, g_smoke_fail > 1 ? "s" : "");
+		return 1;
+	}
+	printf("vecbench smoke: ok (%.1f s)\n", now_sec() - t_start);
+	return 0;
+}
+
