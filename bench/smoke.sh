@@ -7,7 +7,7 @@
 #      scans through the server give recall 1, ground-truth cache reuse, binary COPY
 #      round trip, JSON results); prints 'vecbench smoke: ok' or 'vecbench smoke: FAIL ...';
 #   3. a 3-second pgbench mix (bench/pgbench/run.sh, 2 writers : 2 readers, deletes,
-#      VACUUM loop) and a check that the sampled recall was computed.
+#      VACUUM loop) whose readers' sampled recall must reach a floor (below).
 # Uses the server in PGHOST/PGPORT when PGHOST is set, else a throwaway cluster in
 # tmp_benchsmoke/.  The vecidx extension must be installed (make install).
 set -euo pipefail
@@ -32,8 +32,18 @@ out=$(bash "$here/pgbench/run.sh" 2:2 --duration 3 --batch 5 --delete-pct 20 --v
 	exit 1
 }
 echo "$out" | tail -n 9
-if ! echo "$out" | grep -Eq 'recall@10 of [1-9][0-9]* sampled searches .*: [01]\.[0-9]+$'; then
+recall=$(echo "$out" | sed -nE 's/^recall@10 of [1-9][0-9]* sampled searches .*: ([01]\.[0-9]+)$/\1/p' | tail -n 1)
+if [ -z "$recall" ]; then
 	echo "bench smoke: FAIL pgbench run computed no recall"
 	exit 1
 fi
+# The readers' sampled recall under churn (56-75 samples): measured 0.93 to
+# 1.00 in six runs; the floor sits 0.05 under the lowest.  An index that
+# loses rows or answers at random fails it.
+floor=0.88
+if ! awk -v r="$recall" -v f="$floor" 'BEGIN { exit !(r >= f) }'; then
+	echo "bench smoke: FAIL sampled recall@10 $recall is below the floor $floor"
+	exit 1
+fi
+echo "sampled recall@10 $recall >= floor $floor"
 echo "bench smoke: ok"

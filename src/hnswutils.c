@@ -13,6 +13,7 @@
 
 #include <math.h>
 
+#include "commands/vacuum.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -947,6 +948,43 @@ vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 		}
 	}
 	return retries;
+}
+
+/* ---------------------------------------------------------------- page walk */
+
+void
+vec_walk_init(VecPageWalk *w, Relation index, BufferAccessStrategy strategy)
+{
+	w->index = index;
+	w->strategy = strategy;
+	w->blkno = VECHNSW_METAPAGE_BLKNO;
+	w->nblocks = RelationGetNumberOfBlocks(index);
+}
+
+Page
+vec_walk_next(VecPageWalk *w, int lockmode, Buffer *buf)
+{
+	while (++w->blkno < w->nblocks)
+	{
+		Page		page;
+
+		vacuum_delay_point();	/* (also CHECK_FOR_INTERRUPTS) */
+		*buf = ReadBufferExtended(w->index, MAIN_FORKNUM, w->blkno, RBM_NORMAL, w->strategy);
+		if (lockmode == VEC_LOCK_CLEANUP)
+			LockBufferForCleanup(*buf);
+		else
+			LockBuffer(*buf, lockmode);
+		page = BufferGetPage(*buf);
+		if (PageIsNew(page))
+		{
+			UnlockReleaseBuffer(*buf);
+			continue;
+		}
+		vec_check_page(w->index, page, w->blkno);
+		return page;
+	}
+	*buf = InvalidBuffer;
+	return NULL;
 }
 
 /* ---------------------------------------------------------------- disk graph */

@@ -234,32 +234,23 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = st->index;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	Size		pairsize = MAXALIGN(VEC_ELEMENT_TUPLE_SIZE(st->dim, st->vinfo->storage,
 													   st->dg.code_bytes)) +
 		MAXALIGN(VEC_NEIGHBOR_TUPLE_SIZE(0, st->m, st->dg.code_bytes)) + 2 * sizeof(ItemIdData);
+	VecPageWalk walk;
+	Buffer		buf;
+	Page		page;
 
 	/* pages added while we run hold only TIDs newer than this VACUUM */
-	for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	vec_walk_init(&walk, index, st->info->strategy);
+	while ((page = vec_walk_next(&walk, VEC_LOCK_CLEANUP, &buf)) != NULL)
 	{
-		Buffer		buf;
-		Page		page;
+		BlockNumber blkno = walk.blkno;
 		OffsetNumber maxoff;
 		GenericXLogState *state = NULL;
 		bool		room;
 
-		vacuum_delay_point();
-		vec_vacuum_progress(st, "removing heap TIDs", blkno, nblocks);
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
-		LockBufferForCleanup(buf);
-		page = BufferGetPage(buf);
-		if (PageIsNew(page))
-		{
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
-		vec_check_page(index, page, blkno);
-
+		vec_vacuum_progress(st, "removing heap TIDs", blkno, walk.nblocks);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
@@ -350,7 +341,7 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 			vec_record_free_space(index, blkno,
 								  vec_page_free_space(index, blkno, st->info->strategy));
 	}
-	stats->num_pages = nblocks;
+	stats->num_pages = walk.nblocks;
 }
 
 /*
@@ -770,7 +761,6 @@ static void
 vec_vacuum_repair(VecVacState *st)
 {
 	Relation	index = st->index;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	int			m = st->m;
 	VecCand    *elems = palloc(sizeof(VecCand) * MaxOffsetNumber);
 	float	   *vec = palloc(sizeof(float) * st->dim);
@@ -783,27 +773,21 @@ vec_vacuum_repair(VecVacState *st)
 	MemoryContext tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw repair",
 												 ALLOCSET_DEFAULT_SIZES);
 
+	VecPageWalk walk;
+	Buffer		buf;
+	Page		page;
+
 	vec_idset_init(&seen, maxcand + 2 * m);
 
-	for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	vec_walk_init(&walk, index, st->info->strategy);
+	while ((page = vec_walk_next(&walk, BUFFER_LOCK_SHARE, &buf)) != NULL)
 	{
-		Buffer		buf;
-		Page		page;
+		BlockNumber blkno = walk.blkno;
 		OffsetNumber maxoff;
 		int			n = 0;
 		MemoryContext oldcxt;
 
-		vacuum_delay_point();
-		vec_vacuum_progress(st, "repairing neighbour lists", blkno, nblocks);
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, st->info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		if (PageIsNew(page))
-		{
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
-		vec_check_page(index, page, blkno);
+		vec_vacuum_progress(st, "repairing neighbour lists", blkno, walk.nblocks);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
@@ -1293,45 +1277,36 @@ vechnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	 */
 	if (stats == NULL)
 	{
-		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+		VecPageWalk walk;
+		Buffer		buf;
+		Page		page;
 		bool		any = false;
 
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		for (BlockNumber blkno = VECHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+		vec_walk_init(&walk, index, info->strategy);
+		while ((page = vec_walk_next(&walk, BUFFER_LOCK_SHARE, &buf)) != NULL)
 		{
-			Buffer		buf;
-			Page		page;
+			OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+			bool		freeslot = false;
 			Size		avail = 0;
 
-			vacuum_delay_point();
-			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			page = BufferGetPage(buf);
-			if (!PageIsNew(page))
+			for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 			{
-				OffsetNumber maxoff;
-				bool		freeslot = false;
+				VecElementTuple et = vec_page_item(page, off);
 
-				vec_check_page(index, page, blkno);
-				maxoff = PageGetMaxOffsetNumber(page);
-				for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-				{
-					VecElementTuple et = vec_page_item(page, off);
-
-					if (et == NULL || et->type != VEC_TUPLE_ELEMENT)
-						continue;
-					if (et->state == VEC_ELEM_LIVE && et->ntids <= VECHNSW_HEAPTIDS)
-						stats->num_index_tuples += et->ntids;
-					else if (et->state == VEC_ELEM_FREE)
-						freeslot = true;
-				}
-				if (freeslot)
-					avail = PageGetExactFreeSpace(page);
+				if (et == NULL || et->type != VEC_TUPLE_ELEMENT)
+					continue;
+				if (et->state == VEC_ELEM_LIVE && et->ntids <= VECHNSW_HEAPTIDS)
+					stats->num_index_tuples += et->ntids;
+				else if (et->state == VEC_ELEM_FREE)
+					freeslot = true;
 			}
+			if (freeslot)
+				avail = PageGetExactFreeSpace(page);
 			UnlockReleaseBuffer(buf);
 			if (avail > 0)
 			{
-				vec_record_free_space(index, blkno, avail);
+				vec_record_free_space(index, walk.blkno, avail);
 				any = true;
 			}
 		}

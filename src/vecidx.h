@@ -587,6 +587,26 @@ vec_id_to_tid(uint64 id, ItemPointer tid)
 	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
 }
 
+/*
+ * A walk over the index's element pages (hnswutils.c): blocks 1 .. n - 1
+ * of the n there were when it began (pages added later hold only newer
+ * tuples).  vec_walk_next returns the next page that is not new, checked
+ * and locked as asked (VEC_LOCK_CLEANUP: a cleanup lock), honouring
+ * VACUUM's cost delay and interrupts; the caller releases *buf.
+ */
+#define VEC_LOCK_CLEANUP	(-1)
+
+typedef struct VecPageWalk
+{
+	Relation	index;
+	BufferAccessStrategy strategy;
+	BlockNumber blkno;			/* the page last returned */
+	BlockNumber nblocks;
+} VecPageWalk;
+
+extern void vec_walk_init(VecPageWalk *w, Relation index, BufferAccessStrategy strategy);
+extern Page vec_walk_next(VecPageWalk *w, int lockmode, Buffer *buf);
+
 /* disk graph (hnswutils.c), used by insert, scan and VACUUM */
 typedef struct VecDiskGraph
 {

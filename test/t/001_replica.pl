@@ -192,7 +192,8 @@ SET enable_seqscan = off;
 CREATE TEMP TABLE ap AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
 SELECT (SELECT count(*) FROM ex JOIN ap USING (q, id)) / 120.0;
 });
-cmp_ok($recall, '>=', 0.9, "recall\@10 on the primary ($recall)");
+# (measured 1.0 in every run; floor 0.975: 3 of 120 answers)
+cmp_ok($recall, '>=', 0.975, "recall\@10 on the primary ($recall, floor 0.975)");
 
 # the standby survived every record, and logged no inconsistency
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'standby is up and in recovery');

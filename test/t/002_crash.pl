@@ -65,7 +65,8 @@ WHERE o.id NOT IN (SELECT i.id FROM items i ORDER BY i.v <=> o.v LIMIT 5);
 
 	# index answers vs exact answers for 20 queries
 	my $recall = recall_at_10($node, $dim);
-	cmp_ok($recall, '>=', 0.95, "$what: recall\@10 against exact scans ($recall)");
+	# (measured 1.0 after every crash; floor 0.985: 3 of 200 answers)
+	cmp_ok($recall, '>=', 0.985, "$what: recall\@10 against exact scans ($recall, floor 0.985)");
 }
 
 # 1. crash right after the build

@@ -1,8 +1,9 @@
 # 004_concurrent_inserts.pl: several clients insert into a vechnsw index at
 # once while others query it (pgbench), then the same with deletes and a
 # VACUUM loop running alongside.  No client may see an error; afterwards every
-# row is found through the index, and after VACUUM the index holds exactly one
-# heap TID per row.
+# row is in the index (and found by a search for its own vector, but for at
+# most 1 in 10,000), and after VACUUM the index holds exactly one heap TID per
+# row.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -120,12 +121,18 @@ SELECT m.id, m.id IN (SELECT i.id FROM items i ORDER BY i.v <-> m.v LIMIT 5),
 FROM miss m LIMIT 20;
 }));
 	}
-	is($missing, '0',
+	# Every row is in the index (heap TIDs above; heapallindexed in
+	# check_structure), but a search is approximate: an element can be
+	# reachable and still be missed by a search for its own vector (0 in
+	# local runs; 1 of 36,947 once in CI).  More than 1 in 10,000 fails.
+	my $allowed = int($checked / 10000) + 1;
+	cmp_ok($missing, '<=', $allowed,
 		$sample == 1
-		? "$what: every one of the $rows rows is found through the index"
-		: "$what: each of $checked sampled rows (1 in $sample) is found through the index");
+		? "$what: of the $rows rows, $missing not among their own 5 nearest with ef_search 200 (at most $allowed)"
+		: "$what: of $checked sampled rows (1 in $sample), $missing not among their own 5 nearest with ef_search 200 (at most $allowed)");
 	my $recall = recall_at_10($node, $dim);
-	cmp_ok($recall, '>=', 0.95, "$what: recall\@10 against exact scans ($recall)");
+	# (measured 1.0 in every phase of every run; floor 0.985: 3 of 200 answers)
+	cmp_ok($recall, '>=', 0.985, "$what: recall\@10 against exact scans ($recall, floor 0.985)");
 }
 
 # phase 1: 4 inserting clients (one of them in batches of 5), 2 querying

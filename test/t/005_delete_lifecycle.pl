@@ -144,12 +144,18 @@ note($err =~ /(index "items_idx": \d+ heap TIDs removed[^\n]*)/ ? $1 : 'no summa
 # line pointers and tuples only (special space intact: the checker's tuple
 # checks).  Every statement either answers or fails with one of those
 # codes; no backend crashes.
-# returns the block it wrote to: the middle of the index
+# returns the block it wrote to: the fullest page (least free space: live
+# elements, which scans reach; after the churn some pages hold only free
+# slots, which no scan visits)
 sub corrupt
 {
 	my ($from, $to, $seed) = @_;
-	my $nblocks = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx') / 8192");
-	my $block = int($nblocks / 2);
+	my $block = $node->safe_psql(
+		'postgres', q{
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+SELECT b FROM generate_series(1, (pg_relation_size('items_idx') / 8192)::int - 1) b
+ORDER BY (SELECT upper - lower FROM page_header(get_raw_page('items_idx', b))), b LIMIT 1;
+});
 	# (REINDEX gives the index a new file)
 	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
 	$node->stop;
