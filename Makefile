@@ -32,7 +32,6 @@ ISOLATION_OPTS = --inputdir=test/isolation --outputdir=$(or $(ISOLATION_OUTDIR),
 # TAP_TESTS = 1 (needs IPC::Run, i.e. libipc-run-perl, and a non-root user).
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
-PROVE_FLAGS = -I test/perl
 
 # Flags: C99-style loops, vectorisation of the distance kernels, warnings.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers $(VECIDX_CFLAGS)
@@ -51,6 +50,9 @@ EXTRA_CLEAN = $(BENCH) results regression.diffs regression.out tmp_check log
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# (after the include: Makefile.global empties PROVE_FLAGS)
+PROVE_FLAGS = -I test/perl
 
 # every object depends on the one header (PGXS tracks no header dependencies)
 $(OBJS): src/vecidx.h

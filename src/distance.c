@@ -6,8 +6,10 @@
  * The kernels keep 16 independent partial sums so that GCC/Clang vectorise
  * them at -O3 without -ffast-math: the order of additions is fixed, hence
  * every caller (index build, insert, scan and the SQL operators) gets
- * bit-identical results on one machine.  On x86-64 an AVX2 clone is picked
- * at load time when the CPU has it (target_clones), SSE2 otherwise.
+ * bit-identical results on one machine.  On x86-64, vec_init_kernels (at
+ * _PG_init) points the kernels at AVX2 intrinsics when the CPU has AVX2
+ * (with F16C for the half-precision ones), at SSE2 otherwise; elsewhere the
+ * portable loops serve.
  *
  *-------------------------------------------------------------------------
  */

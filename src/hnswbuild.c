@@ -774,10 +774,7 @@ vec_build_flush(VecBuildState *bs)
 		{
 			VecMemElement *e = &bs->elems[bs->entry];
 
-			meta->entry_blkno = ItemPointerGetBlockNumber(&e->etid);
-			meta->entry_offno = ItemPointerGetOffsetNumber(&e->etid);
-			meta->entry_level = e->level;
-			meta->entry_version = 0;
+			vec_meta_set_entry(meta, &e->etid, e->level, 0);
 		}
 		meta->insert_page = lastblk;
 		MarkBufferDirty(buf);

@@ -494,10 +494,7 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 			vec_meta_set_dimensions(page, dim, cb, vec);
 		if (mp->entry_level < level || isolated)
 		{
-			mp->entry_blkno = ItemPointerGetBlockNumber(&etid);
-			mp->entry_offno = ItemPointerGetOffsetNumber(&etid);
-			mp->entry_level = level;
-			mp->entry_version = etup->version;
+			vec_meta_set_entry(mp, &etid, level, etup->version);
 		}
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(buf);

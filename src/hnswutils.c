@@ -227,6 +227,20 @@ vec_code_bytes(int bits, int dim, int m)
 }
 
 /*
+ * Name the entry point in a meta page image (registered for WAL by the
+ * caller, who holds the entry lock in exclusive mode): the element at tid,
+ * of that level and version, or, with tid NULL, none (the graph is empty).
+ */
+void
+vec_meta_set_entry(VecMetaPage meta, const ItemPointerData *tid, int level, uint16 version)
+{
+	meta->entry_blkno = tid ? ItemPointerGetBlockNumber(tid) : InvalidBlockNumber;
+	meta->entry_offno = tid ? ItemPointerGetOffsetNumber(tid) : InvalidOffsetNumber;
+	meta->entry_level = tid ? level : -1;
+	meta->entry_version = tid ? version : 0;
+}
+
+/*
  * Record the dimensions, and the codes' size and centroid, in the meta
  * page image (first vector of an index).
  */

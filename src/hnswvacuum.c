@@ -395,18 +395,12 @@ vec_vacuum_barrier(VecVacState *st)
 			if (st->best_level >= 0)
 			{
 				vec_id_to_tid(st->best_id, &etid);
-				meta->entry_blkno = ItemPointerGetBlockNumber(&etid);
-				meta->entry_offno = ItemPointerGetOffsetNumber(&etid);
-				meta->entry_level = st->best_level;
-				meta->entry_version = st->best_version;
+				vec_meta_set_entry(meta, &etid, st->best_level, st->best_version);
 			}
 			else
 			{
 				/* no live element left: the graph starts again empty */
-				meta->entry_blkno = InvalidBlockNumber;
-				meta->entry_offno = InvalidOffsetNumber;
-				meta->entry_level = -1;
-				meta->entry_version = 0;
+				vec_meta_set_entry(meta, NULL, -1, 0);
 			}
 			GenericXLogFinish(state);
 			st->entry_moved = true;
@@ -1017,10 +1011,7 @@ vec_vacuum_adopt_entry(VecVacState *st)
 	{
 		state = GenericXLogStart(index);
 		meta = VecPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-		meta->entry_blkno = ItemPointerGetBlockNumber(&etid);
-		meta->entry_offno = ItemPointerGetOffsetNumber(&etid);
-		meta->entry_level = st->live[best].level;
-		meta->entry_version = st->live[best].version;
+		vec_meta_set_entry(meta, &etid, st->live[best].level, st->live[best].version);
 		GenericXLogFinish(state);
 		st->entry_moved = true;
 	}

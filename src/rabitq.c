@@ -166,7 +166,6 @@ vec_rq_prepare_query_ex(const VecRabitq *rq, const float *q, VecRqQuery *qq, uin
 				vr;
 	int			words = rq->pdim / 64;
 	pg_prng_state prng;
-	double		sumw = 0;
 
 	qq->pdim = rq->pdim;
 	qq->cq = 0;
@@ -204,9 +203,7 @@ vec_rq_prepare_query_ex(const VecRabitq *rq, const float *q, VecRqQuery *qq, uin
 			if (level & (1 << j))
 				qq->planes[j * words + (i >> 6)] |= UINT64CONST(1) << (i & 63);
 		qq->sumq += level;
-		sumw += w[i];
 	}
-	(void) sumw;
 	pfree(w);
 }
 

@@ -433,6 +433,7 @@ extern double vechnsw_rabitq_slack;
 extern int	vechnsw_scan_order;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
+extern char *vechnswbuildphasename(int64 phasenum);
 extern bool vec_metric_lookup(Oid procoid, VecMetric *metric);
 extern VecMetric vec_metric_for_proc(Oid procoid);
 
@@ -467,6 +468,8 @@ extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
 extern int	vec_random_level(struct pg_prng_state *prng, int m, int max_level);
 extern int	vec_max_level(int m, int codesize);
 extern int	vec_code_bytes(int bits, int dim, int m);
+extern void vec_meta_set_entry(VecMetaPage meta, const ItemPointerData *tid, int level,
+							   uint16 version);
 extern void vec_meta_set_dimensions(Page page, int dim, int code_bytes, const float *centroid);
 extern void vec_idset_init(VecIdSet *s, uint32 expected);
 extern bool vec_idset_add(VecIdSet *s, uint64 id);
@@ -681,7 +684,6 @@ extern float vec_rq_estimate_l2sq(const VecRqQuery *qq, const uint64 *code,
 /* hnswbuild.c */
 extern IndexBuildResult *vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void vechnswbuildempty(Relation index);
-extern char *vechnswbuildphasename(int64 phasenum);
 
 /* hnswinsert.c */
 extern bool vechnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
