@@ -1091,9 +1091,12 @@ vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 }
 
 /*
- * The neighbour tuple at tid on the locked page, if it is one of this
- * index's (type, m, size) and belongs to the element version given; else
- * NULL.
+ * The neighbour tuple at tid on the locked page, if it belongs to the
+ * element version given; NULL if it carries another version (the element
+ * was freed, and maybe reused, since its element tuple was read).  Its
+ * line pointer never holds anything but a neighbour tuple of this index
+ * (type, m, size) or a free element's tombstone: anything else raises
+ * XX002.
  */
 static VecNeighborTuple
 vec_dg_neighbor_tuple(VecDiskGraph *dg, Page page, const ItemPointerData *tid, uint16 version)
@@ -1101,9 +1104,18 @@ vec_dg_neighbor_tuple(VecDiskGraph *dg, Page page, const ItemPointerData *tid, u
 	Size		len;
 	VecNeighborTuple nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(tid), &len);
 
-	if (!vec_neighbor_matches(nt, len, version, -1, dg->g.m))
+	if (vec_neighbor_matches(nt, len, version, -1, dg->g.m))
+		return nt;
+	if (nt != NULL && len >= VEC_NEIGHBOR_TOMBSTONE_SIZE && nt->type == VEC_TUPLE_NEIGHBOR &&
+		nt->version != version && (nt->m == 0 || nt->m == dg->g.m))
 		return NULL;
-	return nt;
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted at block %u, offset %u: an element's neighbour tuple is missing or malformed",
+					RelationGetRelationName(dg->index), ItemPointerGetBlockNumber(tid),
+					ItemPointerGetOffsetNumber(tid)),
+			 errhint("Please REINDEX it.")));
+	return NULL;				/* keep compiler quiet */
 }
 
 static int
@@ -1152,6 +1164,47 @@ vec_cand_from_element(VecCand *out, VecElementTuple et, uint64 id)
 	memcpy(out->heaptids, et->heaptids, sizeof(ItemPointerData) * et->ntids);
 }
 
+/*
+ * The element tuple that an edge or the entry point (id, version) names, on
+ * its locked page.  NULL when the slot has moved on since the edge was made
+ * (freed, or freed and reused: another version), which every reader
+ * ignores.  Anything else that is not a well-formed element of this index,
+ * in use (live or deleted), raises XX002 naming block and offset: no edge
+ * can name a line pointer that was never an element tuple, since an
+ * element's tuples are written (and WAL-logged) before any edge to it.
+ * *len gets the tuple's length.
+ */
+VecElementTuple
+vec_element_at(Relation index, Page page, uint64 id, uint16 version, int dim, int storage,
+			   Size *len)
+{
+	BlockNumber blk = (BlockNumber) (id >> 16);
+	OffsetNumber off = (OffsetNumber) (id & 0xFFFF);
+	VecElementTuple et = vec_page_item_len(page, off, len);
+	const char *what = NULL;
+
+	if (et == NULL)
+		what = "an edge names a line pointer that holds no tuple";
+	else if (*len < VEC_ELEMENT_TOMBSTONE_SIZE || et->type != VEC_TUPLE_ELEMENT)
+		what = "an edge names a tuple that is not an element";
+	else if (et->version != version)
+		return NULL;			/* stale edge */
+	else if (et->state == VEC_ELEM_FREE)
+		what = "an edge names a free element with its current version";
+	else if (et->state > VEC_ELEM_FREE || et->ntids > VECHNSW_HEAPTIDS ||
+			 et->level > VECHNSW_MAX_LEVEL || et->dim != dim ||
+			 !ItemPointerIsValid(&et->neighbortid) ||
+			 *len < offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(dim, storage))
+		what = "element tuple header is out of range";
+	if (what)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted at block %u, offset %u: %s",
+						RelationGetRelationName(index), blk, off, what),
+				 errhint("Please REINDEX it.")));
+	return et;
+}
+
 static const float *
 vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
 {
@@ -1162,9 +1215,8 @@ vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
 	Size		len;
 
 	page = vec_dg_lock(dg, (BlockNumber) (id >> 16));
-	et = vec_page_item_len(page, (OffsetNumber) (id & 0xFFFF), &len);
-	if (vec_element_usable(et, version, g->dim) &&
-		len >= offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(g->dim, g->storage))
+	et = vec_element_at(dg->index, page, id, version, g->dim, g->storage, &len);
+	if (et != NULL)
 	{
 		vec_load_vector(g->storage, et->data, dst, g->dim);
 		ok = true;
@@ -1242,10 +1294,10 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		vec_counters.page_reads++;
 		page = BufferGetPage(bufs[i]);
 		vec_check_page_header(dg->index, page, BufferGetBlockNumber(bufs[i]));
-		et = vec_page_item_len(page, (OffsetNumber) (nbrs[i].id & 0xFFFF), &len);
+		et = vec_element_at(dg->index, page, nbrs[i].id, nbrs[i].version, g->dim, g->storage,
+							&len);
 		ok[i] = false;
-		if (vec_element_usable(et, nbrs[i].version, g->dim) &&
-			len >= offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(g->dim, g->storage))
+		if (et != NULL)
 		{
 			out[i].dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 			vec_counters.exact_distances++;
@@ -1455,10 +1507,8 @@ vec_dg_add_heaptid(VecGraph *g, const VecCand *c, const float *vec, ItemPointer 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
 	vec_check_page(dg->index, page, ItemPointerGetBlockNumber(&etid));
-	et = vec_page_item_len(page, ItemPointerGetOffsetNumber(&etid), &len);
-	if (vec_element_usable(et, c->version, g->dim) && et->state == VEC_ELEM_LIVE &&
-		et->ntids < VECHNSW_HEAPTIDS &&
-		len >= offsetof(VecElementTupleData, data) + vbytes &&
+	et = vec_element_at(dg->index, page, c->id, c->version, g->dim, g->storage, &len);
+	if (et != NULL && et->state == VEC_ELEM_LIVE && et->ntids < VECHNSW_HEAPTIDS &&
 		memcmp(et->data, stored, vbytes) == 0)
 	{
 		GenericXLogState *state = GenericXLogStart(dg->index);
@@ -1512,9 +1562,8 @@ vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst)
 	Size		len;
 
 	page = vec_dg_lock(dg, (BlockNumber) (id >> 16));
-	et = vec_page_item_len(page, (OffsetNumber) (id & 0xFFFF), &len);
-	if (vec_element_usable(et, version, dg->g.dim) &&
-		et->codebytes == dg->code_bytes && dg->code_bytes > 0 &&
+	et = vec_element_at(dg->index, page, id, version, dg->g.dim, dg->g.storage, &len);
+	if (et != NULL && et->codebytes == dg->code_bytes && dg->code_bytes > 0 &&
 		len >= VEC_ELEMENT_TUPLE_SIZE(dg->g.dim, dg->g.storage, dg->code_bytes))
 	{
 		memcpy(dst, VecElementCode(et, dg->g.storage), dg->code_bytes);
@@ -1541,14 +1590,35 @@ vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand 
 	ItemPointerData tid;
 	bool		ok;
 
-	if (meta->entry_level < 0 || !BlockNumberIsValid(meta->entry_blkno))
-		return false;
-	ItemPointerSet(&tid, meta->entry_blkno, meta->entry_offno);
-	n.id = vec_tid_to_id(&tid);
-	n.version = meta->entry_version;
-	n.distance = 0;
-	vec_dg_visit(&dg->g, &n, 1, q, out, &ok);
-	return ok;
+	for (int tries = 0;; tries++)
+	{
+		if (meta->entry_level < 0 || !BlockNumberIsValid(meta->entry_blkno))
+			return false;
+		ItemPointerSet(&tid, meta->entry_blkno, meta->entry_offno);
+		n.id = vec_tid_to_id(&tid);
+		n.version = meta->entry_version;
+		n.distance = 0;
+		vec_dg_visit(&dg->g, &n, 1, q, out, &ok);
+		if (ok)
+			return true;
+
+		/*
+		 * Another version in the entry's slot: without the entry lock (a
+		 * scan), VACUUM may have moved the entry point and freed the old
+		 * one since our meta page read; read it again.  The same entry
+		 * point twice, or with the entry lock held, is corruption.
+		 */
+		vec_read_meta(dg->index, meta);
+		if (tries >= 2 || (ItemPointerGetBlockNumber(&tid) == meta->entry_blkno &&
+						   ItemPointerGetOffsetNumber(&tid) == meta->entry_offno &&
+						   n.version == meta->entry_version))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" is corrupted: its entry point (%u,%u) names no element of version %u",
+							RelationGetRelationName(dg->index), ItemPointerGetBlockNumber(&tid),
+							ItemPointerGetOffsetNumber(&tid), n.version),
+					 errhint("Please REINDEX it.")));
+	}
 }
 
 /* ---------------------------------------------------------------- RaBitQ walk */
@@ -1615,9 +1685,8 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 
 		/* the element: exact distance */
 		page = vec_dg_lock(dg, (BlockNumber) (cc.id >> 16));
-		et = vec_page_item_len(page, (OffsetNumber) (cc.id & 0xFFFF), &elen);
-		if (!vec_element_usable(et, cc.version, g->dim) ||
-			elen < offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(g->dim, g->storage))
+		et = vec_element_at(dg->index, page, cc.id, cc.version, g->dim, g->storage, &elen);
+		if (et == NULL)
 		{
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			continue;

@@ -523,15 +523,6 @@ vec_page_item(Page page, OffsetNumber off)
 	return vec_page_item_len(page, off, NULL);
 }
 
-/* et is the element tuple a search expects: live or deleted, right version */
-static inline bool
-vec_element_usable(const VecElementTupleData *et, uint16 version, int dim)
-{
-	return et != NULL && et->type == VEC_TUPLE_ELEMENT && et->version == version &&
-		et->state != VEC_ELEM_FREE && et->dim == dim && et->ntids <= VECHNSW_HEAPTIDS &&
-		et->level <= VECHNSW_MAX_LEVEL;
-}
-
 /*
  * nt, an item of len bytes, is the neighbour tuple of the element with this
  * version: the check every reader makes before it trusts a neighbour list.
@@ -634,6 +625,8 @@ extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struc
 									VecIdSet *visited);
 extern bool vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
+extern VecElementTuple vec_element_at(Relation index, Page page, uint64 id, uint16 version,
+									  int dim, int storage, Size *len);
 
 /* rabitq.c */
 #define VEC_RQ_EPS0 3.0f		/* about three standard deviations */
