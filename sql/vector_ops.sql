@@ -121,13 +121,53 @@ SELECT '{1e20}'::real[] <-> '{0}' AS l2_huge,
        round(cosine_distance('{1e-30,0}', '{1e-30,1e-30}')::numeric, 6) AS cos_tiny,
        l2_normalize('{1e20,1e20}') AS norm_huge,
        l2_normalize('{1e-30,0}') AS norm_tiny;
--- the index refuses vectors whose norm overflows its float4 arithmetic
-CREATE TEMP TABLE huge (v real[]);
+-- the index refuses vectors whose norm would overflow its float4 arithmetic
+-- (above 9.2e18: squared distances between two such vectors pass FLT_MAX),
+-- inserted or queried; below that bound it orders them exactly
+CREATE TEMP TABLE huge (id int, v real[]);
 CREATE INDEX ON huge USING vechnsw (v real_l2_ops);
-INSERT INTO huge VALUES ('{1e20,1}');
+INSERT INTO huge VALUES (0, '{1e20,1}');
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO huge VALUES (0, '{7e18,7e18}');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO huge SELECT i, ARRAY[(i % 13 - 6) * 1e18, (i % 7 - 3) * 2e18]::real[]
+FROM generate_series(1, 60) i;
+-- distances (in units of 1e18) in the order the index scan returns them,
+-- then the exact five nearest
+SET enable_seqscan = off;
+SELECT array_agg(round((d / 1e18)::numeric, 3) ORDER BY n) AS index_order FROM (
+  SELECT d, row_number() OVER () AS n FROM (
+    SELECT v <-> '{-6e18,6e18}' AS d FROM huge ORDER BY v <-> '{-6e18,6e18}' LIMIT 5) a) b;
+SELECT id FROM huge ORDER BY v <-> '{-7e18,7e18}' LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(round((d / 1e18)::numeric, 3) ORDER BY d) AS exact_order FROM (
+  SELECT v <-> '{-6e18,6e18}' AS d FROM huge ORDER BY d LIMIT 5) a;
+RESET enable_indexscan;
+DELETE FROM huge;
+-- an f16 inner-product index queried with subnormal vectors: the scan's
+-- lower bounds are computed in double (in float the slack underflows), so
+-- the executor's recheck finds them below the exact distances, and the rows
+-- come in exact order (distances as returned, then the exact five)
+CREATE TEMP TABLE sub (id int, v real[]);
+INSERT INTO sub SELECT i, ARRAY(SELECT (sin(i * 7 + j) * 100)::real FROM generate_series(1, 16) j)
+FROM generate_series(1, 500) i;
+CREATE INDEX ON sub USING vechnsw (v real_ip_ops) WITH (storage = f16);
+SET enable_seqscan = off;
+SELECT array_agg(round((d * 1e40)::numeric, 4) ORDER BY n) AS index_order FROM (
+  SELECT d, row_number() OVER () AS n FROM (
+    SELECT v <#> '{1e-42,-3e-42,2e-41,0,0,0,0,0,0,0,0,0,0,0,0,1e-40}' AS d FROM sub
+    ORDER BY v <#> '{1e-42,-3e-42,2e-41,0,0,0,0,0,0,0,0,0,0,0,0,1e-40}' LIMIT 5) a) b;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(round((d * 1e40)::numeric, 4) ORDER BY d) AS exact_order FROM (
+  SELECT v <#> '{1e-42,-3e-42,2e-41,0,0,0,0,0,0,0,0,0,0,0,0,1e-40}' AS d FROM sub
+  ORDER BY d LIMIT 5) a;
+RESET enable_indexscan;
+DROP TABLE sub;
 -- ... but as a cosine index it stores the direction
 CREATE INDEX ON huge USING vechnsw (v real_cosine_ops);
 DROP INDEX huge_v_idx;
-INSERT INTO huge VALUES ('{1e20,1}');
+INSERT INTO huge VALUES (0, '{1e20,1}');
 SELECT count(*) FROM huge;

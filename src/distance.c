@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -647,6 +648,43 @@ static double vec_dot_double(const float *a, const float *b, int n);
 #define VEC_F16_ABS		(1.0f / 33554432.0f)
 #define VEC_FLOAT_SLACK	1e-4f
 
+/*
+ * The inner-product bound for a tiny query (|q|^2 below 1e-36): in float the
+ * products q[i] * x[i] and the slack |q| * delta lose their precision or
+ * underflow to 0 (a subnormal query made the bound exceed the exact
+ * distance: "index returned tuples in wrong order").  Everything in double,
+ * then rounded down to a float.
+ */
+static float
+vec_ip_f16_bound_double(const float *q, const uint16 *x, int n)
+{
+	double		dot = 0,
+				xx = 0,
+				qq = 0,
+				b;
+	float		f;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		xi = vec_half_to_float(x[i]);
+
+		dot += (double) q[i] * xi;
+		xx += xi * xi;
+		qq += (double) q[i] * q[i];
+	}
+	/*
+	 * The executor compares with the SQL operator's value, summed in float:
+	 * each product of subnormals may be off by half the smallest subnormal,
+	 * hence 2 n FLT_TRUE_MIN more.
+	 */
+	b = -dot - sqrt(qq) * (VEC_F16_REL * sqrt(xx) + sqrt((double) n) * VEC_F16_ABS +
+						   VEC_FLOAT_SLACK * sqrt(xx)) - 2.0 * n * FLT_TRUE_MIN;
+	f = (float) b;
+	if ((double) f > b)
+		f = nextafterf(f, -get_float4_infinity());
+	return f;
+}
+
 float
 vec_elem_distance(VecMetric metric, int storage, const float *q, const void *x, int n)
 {
@@ -672,9 +710,10 @@ vec_elem_distance(VecMetric metric, int storage, const float *q, const void *x, 
 			return d - delta - VEC_FLOAT_SLACK;
 		case VEC_METRIC_IP:
 			d = -vec_dot_f16_impl(q, (const uint16 *) x, n, &xx, &qq);
+			if (qq < 1e-36f)
+				return vec_ip_f16_bound_double(q, (const uint16 *) x, n);
 			delta = VEC_F16_REL * sqrtf(xx) + sqrtf((float) n) * VEC_F16_ABS;
-			/* |q|^2 underflows in float for tiny queries: |q| from double */
-			qn = qq < 1e-30f ? (float) sqrt(vec_dot_double(q, q, n)) : sqrtf(qq);
+			qn = sqrtf(qq);
 			return d - qn * (delta + VEC_FLOAT_SLACK * sqrtf(xx));
 	}
 	return 0;					/* keep compiler quiet */
@@ -716,9 +755,14 @@ vec_dot_double(const float *a, const float *b, int n)
 
 /*
  * Prepare a vector for the index: normalise it for cosine.  Returns false if
- * the vector cannot be indexed (zero vector under cosine).  Vectors so large
- * that float4 distance arithmetic overflows are rejected.
+ * the vector cannot be indexed (zero vector under cosine).  Under L2 and
+ * inner product the index computes in float: for vectors a, b of norm at
+ * most VEC_MAX_NORM = sqrt(FLT_MAX) / 2, |a - b|^2 <= (|a| + |b|)^2 and
+ * |<a, b>| <= |a| |b| stay below FLT_MAX, and so does every partial sum of
+ * the kernels.  Larger vectors (inserted, built or queried) are refused
+ * rather than ordered by overflowed distances.
  */
+#define VEC_MAX_NORM	9.2e18
 bool
 vec_prepare(VecMetric metric, float *v, int n)
 {
@@ -731,11 +775,12 @@ vec_prepare(VecMetric metric, float *v, int n)
 		for (int i = 0; i < n; i++)
 			v[i] = (float) (v[i] / norm);
 	}
-	else if (isinf(vec_dot(v, v, n)))
+	else if (!(norm <= VEC_MAX_NORM))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("vector is too large to be indexed"),
-				 errdetail("Its L2 norm %g overflows single-precision distance arithmetic.", norm)));
+				 errdetail("Its L2 norm %g exceeds %g: squared distances and inner products between such vectors overflow single-precision arithmetic.",
+						   norm, VEC_MAX_NORM)));
 	return true;
 }
 

@@ -832,12 +832,14 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		LWLockRelease(&bs->shared->entrylock);
 		bs->g.dim = bs->dim;
 		bs->code_bytes = vec_code_bytes(bs->info->bits, bs->dim, bs->info->m);
+		vec_check_tuple_sizes(bs->index, bs->dim, bs->info->storage, bs->code_bytes, bs->info->m);
 		bs->max_level = vec_max_level(bs->info->m, bs->code_bytes);
 	}
 	if (bs->dim == 0)
 	{
 		bs->dim = bs->g.dim = dim;
 		bs->code_bytes = vec_code_bytes(bs->info->bits, dim, bs->info->m);
+		vec_check_tuple_sizes(bs->index, dim, bs->info->storage, bs->code_bytes, bs->info->m);
 		bs->max_level = vec_max_level(bs->info->m, bs->code_bytes);
 	}
 	else if (dim != bs->dim)

@@ -338,6 +338,8 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	storage = meta.storage;
 	if (storage != VEC_STORAGE_F32)
 		vec_check_storage(storage, vec, dim);
+	if (first)
+		vec_check_tuple_sizes(index, dim, storage, cb, meta.m);
 
 	/* RaBitQ code of the new vector */
 	if (cb > 0)

@@ -209,6 +209,30 @@ vec_max_level(int m, int codesize)
 }
 
 /*
+ * An element's tuples must each fit on an empty page: the element tuple
+ * (header, vector in its storage, RaBitQ code) and the level-0 neighbour
+ * tuple.  Checked when the first vector fixes the dimensions (build and
+ * insert), before anything is written: 54000 with the sizes, rather than a
+ * failed page insert later.
+ */
+void
+vec_check_tuple_sizes(Relation index, int dim, int storage, int code_bytes, int m)
+{
+	Size		esz = MAXALIGN(VEC_ELEMENT_TUPLE_SIZE(dim, storage, code_bytes)) + sizeof(ItemIdData);
+	Size		nsz = MAXALIGN(VEC_NEIGHBOR_TUPLE_SIZE(0, m, code_bytes)) + sizeof(ItemIdData);
+
+	if (esz > VEC_PAGE_USABLE || nsz > VEC_PAGE_USABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index row size %zu exceeds vechnsw maximum %zu for index \"%s\"",
+						Max(esz, nsz), (Size) VEC_PAGE_USABLE, RelationGetRelationName(index)),
+				 errdetail("%d dimensions stored as %s%s need %zu bytes per element tuple and %zu per level-0 neighbour tuple.",
+						   dim, storage == VEC_STORAGE_F16 ? "f16" : "f32",
+						   code_bytes > 0 ? " with RaBitQ codes" : "", esz, nsz),
+				 errhint("Use storage = f16, bits = 0 or fewer dimensions.")));
+}
+
+/*
  * Size of one code slot (factors + one bit per padded dimension), or 0
  * when codes are off or a level-0 list with codes would take more than
  * three quarters of a page.

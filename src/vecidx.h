@@ -468,6 +468,7 @@ extern void vec_write_empty_meta(Page page, VecIndexInfo *info);
 extern int	vec_random_level(struct pg_prng_state *prng, int m, int max_level);
 extern int	vec_max_level(int m, int codesize);
 extern int	vec_code_bytes(int bits, int dim, int m);
+extern void vec_check_tuple_sizes(Relation index, int dim, int storage, int code_bytes, int m);
 extern void vec_meta_set_entry(VecMetaPage meta, const ItemPointerData *tid, int level,
 							   uint16 version);
 extern void vec_meta_set_dimensions(Page page, int dim, int code_bytes, const float *centroid);
