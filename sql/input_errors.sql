@@ -222,3 +222,24 @@ SELECT q, pg_temp.err(q) AS result FROM (VALUES
 	($$SELECT * FROM vecidx_rabitq_debug('{1,2,3}', '{1,NULL,3}', '{0,0,0}', 1)$$),
 	($$SELECT * FROM vecidx_rabitq_debug('{}', '{}', '{}', 1)$$)
 ) AS t(q);
+
+-- An element whose tuple cannot fit a page (1,960 f32 dimensions with RaBitQ
+-- codes: the vector and the code pass 8,160 bytes) is refused with 54000
+-- and the sizes, at insert and at build, before anything is written.
+CREATE TEMP TABLE wide (v real[]);
+CREATE INDEX wide_idx ON wide USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 8);
+INSERT INTO wide SELECT array_fill(1::real, ARRAY[1960]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT elements FROM vechnsw_index_stats('wide_idx');
+-- 1,900 dimensions fit
+INSERT INTO wide SELECT array_fill(1::real, ARRAY[1900]);
+SELECT elements FROM vechnsw_index_stats('wide_idx');
+DROP INDEX wide_idx;
+TRUNCATE wide;
+INSERT INTO wide SELECT array_fill(1::real, ARRAY[1960]);
+CREATE INDEX wide_idx ON wide USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 8);
+\echo :LAST_ERROR_SQLSTATE
+-- half precision halves the vector: it fits
+CREATE INDEX wide_idx ON wide USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 8, storage = f16);
+SELECT elements FROM vechnsw_index_stats('wide_idx');
+DROP TABLE wide;
