@@ -899,7 +899,7 @@ vec_build_state_init(VecBuildState *bs, Relation heap, Relation index, uint64 se
 	bs->index = index;
 	bs->info = vec_index_info(index);
 	bs->g.ops = &vec_mem_ops;
-	bs->g.metric = bs->info->metric;
+	bs->g.metric = vec_link_metric(bs->info->metric);
 	bs->g.storage = VEC_STORAGE_F32;	/* the in-memory graph keeps floats */
 	bs->g.m = bs->info->m;
 	bs->g.dim = 0;

@@ -362,6 +362,7 @@ vec_insert_on_disk_locked(Relation index, VecIndexInfo *info, float *vec, int di
 	}
 
 	vec_disk_graph_init(&dg, index, info, dim);
+	dg.g.metric = vec_link_metric(info->metric);
 	dg.code_bytes = cb;
 	dg.g.storage = storage;
 	scratch = palloc(sizeof(float) * dim * (2 * info->m + 1));

@@ -1174,6 +1174,7 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				 errmsg("index \"%s\" has a corrupted meta page (m %u, dimensions %u)",
 						RelationGetRelationName(index), meta.m, meta.dimensions)));
 	vec_disk_graph_init(&st.dg, index, st.vinfo, st.dim);
+	st.dg.g.metric = vec_link_metric(st.vinfo->metric);
 	st.dg.g.m = st.m;
 	st.dg.g.storage = meta.storage;
 	st.dg.code_bytes = meta.code_bytes;

@@ -538,6 +538,20 @@ vec_neighbor_matches(const VecNeighborTupleData *nt, Size len, uint16 version, i
 		len >= VEC_NEIGHBOR_TUPLE_SIZE(nt->level, nt->m, nt->codesize);
 }
 
+/*
+ * The metric an index links its elements by.  Inner product is not a
+ * metric: graphs linked by it keep the few largest-norm elements in every
+ * list, and most elements end up with no in-edge at all (measured: 92 % of
+ * 10,000 3-d elements unreachable, recall@20 0.67).  An inner-product index
+ * therefore builds, inserts and repairs its lists by L2 distance, which
+ * keeps the graph navigable, and ranks by inner product only in scans.
+ */
+static inline VecMetric
+vec_link_metric(VecMetric metric)
+{
+	return metric == VEC_METRIC_IP ? VEC_METRIC_L2 : metric;
+}
+
 /* header-only element tuple left by VACUUM in a free slot */
 #define VEC_ELEMENT_TOMBSTONE_SIZE	offsetof(VecElementTupleData, data)
 /* header-only neighbour tuple of a free element (m = 0: no slots) */
