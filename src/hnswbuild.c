@@ -622,6 +622,8 @@ vec_build_flush(VecBuildState *bs)
 		{
 			const float *v = vec_mem_vec(bs, &bs->elems[i]);
 
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
 			if (bs->elems[i].ntids == 0)
 				continue;
 			for (int d = 0; d < bs->dim; d++)
@@ -656,6 +658,8 @@ vec_build_flush(VecBuildState *bs)
 		Size		eneed = MAXALIGN(esz) + sizeof(ItemIdData);
 		Size		nneed = MAXALIGN(nsz) + sizeof(ItemIdData);
 
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (e->ntids == 0)
 			continue;			/* unused slot */
 

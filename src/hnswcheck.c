@@ -369,6 +369,8 @@ vec_chk_pass2(VecChk *c)
 			vec_chk_corrupt(c, eblk, eoff, "neighbour tuple is shorter than its level and codes need");
 		}
 
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
 		e->firstedge = c->nedges;
 		for (int lc = 0; lc <= nt->level; lc++)
 		{

@@ -194,10 +194,10 @@ vec_place_reuse(Relation index, VecElementTuple etup, Size esz, VecNeighborTuple
 		{
 			Size		len,
 						nlen;
-			VecElementTuple et = vec_page_item_len(page, off, &len);
+			VecElementTuple et = (VecElementTuple) vec_page_tuple(index, page, blkno, off, &len);
 			VecNeighborTuple nt;
 
-			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_FREE ||
+			if (et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_FREE ||
 				ItemPointerGetBlockNumberNoCheck(&et->neighbortid) != blkno)
 				continue;
 			nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(&et->neighbortid), &nlen);

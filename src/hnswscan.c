@@ -139,7 +139,7 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 
 	vec_disk_graph_init(&dg, scan->indexRelation, so->info, so->dim);
 	vec_counters.searches++;
-	res = palloc(sizeof(VecCand) * so->ef);
+	res = palloc_extended(sizeof(VecCand) * so->ef, MCXT_ALLOC_HUGE);
 	n = 0;
 	if (vec_disk_entry(&dg, meta, so->query, &ep))
 	{
@@ -285,11 +285,23 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			return true;
 		}
 
-		if (so->done || so->ef >= INT_MAX / 2)
+		if (so->done)
 			return false;
 
-		/* the executor wants more rows: search again with a longer list */
-		so->ef *= 2;
+		/*
+		 * The executor wants more rows: search again with a longer list.  A
+		 * list beyond VECHNSW_MAX_SCAN_EF (arrays of hundreds of megabytes
+		 * per search) fails cleanly rather than with a huge allocation.
+		 */
+		if (so->ef >= VECHNSW_MAX_SCAN_EF)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("vechnsw scan of index \"%s\" would need a candidate list of more than %d elements",
+							RelationGetRelationName(scan->indexRelation), VECHNSW_MAX_SCAN_EF),
+					 errdetail("The query has consumed %d rows of the index scan and wants more.",
+							   so->ef),
+					 errhint("A filter that rejects most of the rows the index returns is better served by a partial index or a sequential scan.")));
+		so->ef = Min(so->ef * 2, VECHNSW_MAX_SCAN_EF);
 		vec_read_meta(scan->indexRelation, &meta);
 		vec_scan_search(scan, &meta);
 	}

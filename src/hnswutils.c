@@ -182,6 +182,8 @@ vec_check_meta(Relation index, const VecMetaPageData *meta)
 	else if (meta->entry_level >= 0 &&
 			 (meta->entry_blkno == VECHNSW_METAPAGE_BLKNO || !BlockNumberIsValid(meta->entry_blkno)))
 		what = "entry block";
+	else if (meta->entry_level >= 0 && meta->dimensions == 0)
+		what = "entry point without dimensions";
 	else if (meta->code_bytes != 0 &&
 			 (meta->dimensions == 0 ||
 			  meta->code_bytes != vec_code_bytes(meta->code_bits, meta->dimensions, meta->m)))
@@ -311,9 +313,10 @@ vec_idset_init(VecIdSet *s, uint32 expected)
 {
 	uint32		size = 64;
 
-	while (size < expected * 2)
+	/* a hint: the set grows as needed, so start at most at 2^21 slots */
+	while (size < (uint64) expected * 2 && size < (1U << 21))
 		size <<= 1;
-	s->keys = palloc0(sizeof(uint64) * size);
+	s->keys = palloc_extended(sizeof(uint64) * size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	s->mask = size - 1;
 	s->count = 0;
 }
@@ -325,10 +328,13 @@ vec_idset_grow(VecIdSet *s)
 	uint32		oldsize = s->mask + 1;
 
 	/* in the set's own context: it may outlive the current one */
-	s->keys = MemoryContextAllocZero(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2);
+	s->keys = MemoryContextAllocExtended(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2,
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	s->mask = oldsize * 2 - 1;
 	for (uint32 i = 0; i < oldsize; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (old[i] != 0)
 		{
 			uint32		h = vec_idhash(old[i]) & s->mask;
@@ -351,6 +357,7 @@ vec_idset_add(VecIdSet *s, uint64 id)
 	if ((s->count + 1) * 2 > s->mask + 1)
 		vec_idset_grow(s);
 	h = vec_idhash(key) & s->mask;
+	/* at most half full, so an empty slot ends every probe */
 	while (s->keys[h] != 0)
 	{
 		if (s->keys[h] == key)
@@ -402,7 +409,7 @@ vec_heap_before(VecHeap *h, float a, float b)
 static void
 vec_heap_init(VecHeap *h, int cap, bool max)
 {
-	h->items = palloc(sizeof(VecHeapItem) * cap);
+	h->items = palloc_extended(sizeof(VecHeapItem) * cap, MCXT_ALLOC_HUGE);
 	h->n = 0;
 	h->cap = cap;
 	h->max = max;
@@ -416,7 +423,7 @@ vec_heap_push(VecHeap *h, float dist, int32 idx)
 	if (h->n == h->cap)
 	{
 		h->cap *= 2;
-		h->items = repalloc(h->items, sizeof(VecHeapItem) * h->cap);
+		h->items = repalloc_huge(h->items, sizeof(VecHeapItem) * h->cap);
 	}
 	i = h->n++;
 	while (i > 0)
@@ -528,7 +535,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 				k,
 				base;
 
-	pool = palloc(sizeof(VecCand) * poolcap);
+	pool = palloc_extended(sizeof(VecCand) * poolcap, MCXT_ALLOC_HUGE);
 	vec_heap_init(&cands, poolcap, false);
 	vec_heap_init(&res, ef + 1, true);
 
@@ -548,7 +555,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 		if (npool == poolcap)
 		{
 			poolcap *= 2;
-			pool = repalloc(pool, sizeof(VecCand) * poolcap);
+			pool = repalloc_huge(pool, sizeof(VecCand) * poolcap);
 		}
 	}
 
@@ -574,7 +581,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 		if (npool + k > poolcap)
 		{
 			poolcap = Max(poolcap * 2, npool + k);
-			pool = repalloc(pool, sizeof(VecCand) * poolcap);
+			pool = repalloc_huge(pool, sizeof(VecCand) * poolcap);
 		}
 		g->ops->visit(g, nbrs, k, q, &pool[npool], ok);
 
@@ -604,7 +611,7 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 		if (npool == poolcap)
 		{
 			poolcap *= 2;
-			pool = repalloc(pool, sizeof(VecCand) * poolcap);
+			pool = repalloc_huge(pool, sizeof(VecCand) * poolcap);
 		}
 	}
 
@@ -1019,6 +1026,13 @@ vec_walk_next(VecPageWalk *w, int lockmode, Buffer *buf)
 			continue;
 		}
 		vec_check_page(w->index, page, w->blkno);
+		/* every item one of ours, with its header (XX002 otherwise) */
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			Size		len;
+
+			(void) vec_page_tuple(w->index, page, w->blkno, off, &len);
+		}
 		return page;
 	}
 	*buf = InvalidBuffer;
@@ -1089,6 +1103,24 @@ vec_check_page_header(Relation index, Page page, BlockNumber blkno)
 }
 
 /*
+ * A block an edge, the entry point or an element names: an element page
+ * (vec_check_blkno) that exists.  The disk graph remembers the index's
+ * size and asks again only for a block past it (the index may have grown
+ * since); a block still past the end is corruption (XX002), not ReadBuffer's
+ * error about a missing block.
+ */
+static void
+vec_dg_check_blkno(VecDiskGraph *dg, BlockNumber blkno, OffsetNumber off)
+{
+	vec_check_blkno(dg->index, blkno);
+	if (blkno < dg->nblocks)
+		return;
+	dg->nblocks = RelationGetNumberOfBlocks(dg->index);
+	if (blkno >= dg->nblocks)
+		vec_report_corrupt(dg->index, blkno, off, "an edge names a block past the end of the index");
+}
+
+/*
  * Pin (reusing the last pin when possible) and share-lock a block.
  * Only one buffer lock is ever held by these routines.
  */
@@ -1103,7 +1135,7 @@ vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 			ReleaseBuffer(dg->buf);
 		dg->buf = InvalidBuffer;
 		dg->blkno = InvalidBlockNumber;
-		vec_check_blkno(dg->index, blkno);
+		vec_dg_check_blkno(dg, blkno, InvalidOffsetNumber);
 		dg->buf = ReadBuffer(dg->index, blkno);
 		dg->blkno = blkno;
 	}
@@ -1128,17 +1160,13 @@ vec_dg_neighbor_tuple(VecDiskGraph *dg, Page page, const ItemPointerData *tid, u
 	Size		len;
 	VecNeighborTuple nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(tid), &len);
 
-	if (vec_neighbor_matches(nt, len, version, -1, dg->g.m))
+	if (vec_neighbor_matches(nt, len, version, -1, dg->g.m) && nt->codesize == dg->code_bytes)
 		return nt;
 	if (nt != NULL && len >= VEC_NEIGHBOR_TOMBSTONE_SIZE && nt->type == VEC_TUPLE_NEIGHBOR &&
 		nt->version != version && (nt->m == 0 || nt->m == dg->g.m))
 		return NULL;
-	ereport(ERROR,
-			(errcode(ERRCODE_INDEX_CORRUPTED),
-			 errmsg("index \"%s\" is corrupted at block %u, offset %u: an element's neighbour tuple is missing or malformed",
-					RelationGetRelationName(dg->index), ItemPointerGetBlockNumber(tid),
-					ItemPointerGetOffsetNumber(tid)),
-			 errhint("Please REINDEX it.")));
+	vec_report_corrupt(dg->index, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+					   "an element's neighbour tuple is missing or malformed");
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -1188,6 +1216,39 @@ vec_cand_from_element(VecCand *out, VecElementTuple et, uint64 id)
 	memcpy(out->heaptids, et->heaptids, sizeof(ItemPointerData) * et->ntids);
 }
 
+/* raise XX002 for a malformed item of an index page */
+void
+vec_report_corrupt(Relation index, BlockNumber blkno, OffsetNumber off, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted at block %u, offset %u: %s",
+					RelationGetRelationName(index), blkno, off, what),
+			 errhint("Please REINDEX it.")));
+}
+
+/*
+ * Item off of an element page, read in a walk over the page's items: every
+ * line pointer of such a page holds an element tuple (its 64-byte header
+ * at least) or a neighbour tuple (its 8-byte header at least), since items
+ * are never removed (VACUUM overwrites them with tombstones).  Anything
+ * else raises XX002.
+ */
+char *
+vec_page_tuple(Relation index, Page page, BlockNumber blkno, OffsetNumber off, Size *len)
+{
+	char	   *item = vec_page_item_len(page, off, len);
+
+	if (item == NULL)
+		vec_report_corrupt(index, blkno, off, "line pointer holds no tuple");
+	if (item[0] == VEC_TUPLE_ELEMENT && *len >= VEC_ELEMENT_TOMBSTONE_SIZE)
+		return item;
+	if (item[0] == VEC_TUPLE_NEIGHBOR && *len >= VEC_NEIGHBOR_TOMBSTONE_SIZE)
+		return item;
+	vec_report_corrupt(index, blkno, off, "item is neither an element nor a neighbour tuple");
+	return NULL;				/* keep compiler quiet */
+}
+
 /*
  * The element tuple that an edge or the entry point (id, version) names, on
  * its locked page.  NULL when the slot has moved on since the edge was made
@@ -1216,16 +1277,21 @@ vec_element_at(Relation index, Page page, uint64 id, uint16 version, int dim, in
 	else if (et->state == VEC_ELEM_FREE)
 		what = "an edge names a free element with its current version";
 	else if (et->state > VEC_ELEM_FREE || et->ntids > VECHNSW_HEAPTIDS ||
+			 (et->state == VEC_ELEM_LIVE) != (et->ntids > 0) ||
 			 et->level > VECHNSW_MAX_LEVEL || et->dim != dim ||
 			 !ItemPointerIsValid(&et->neighbortid) ||
 			 *len < offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(dim, storage))
 		what = "element tuple header is out of range";
+	else
+	{
+		/* heap TIDs go to the executor: P_NEW must not come out of here */
+		for (int i = 0; i < et->ntids; i++)
+			if (!ItemPointerIsValid(&et->heaptids[i]) ||
+				!BlockNumberIsValid(ItemPointerGetBlockNumberNoCheck(&et->heaptids[i])))
+				what = "element holds an invalid heap TID";
+	}
 	if (what)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is corrupted at block %u, offset %u: %s",
-						RelationGetRelationName(index), blk, off, what),
-				 errhint("Please REINDEX it.")));
+		vec_report_corrupt(index, blk, off, what);
 	return et;
 }
 
@@ -1282,7 +1348,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		else
 		{
 			/* an ERROR releases the pins and locks held (resource owner) */
-			vec_check_blkno(dg->index, blk);
+			vec_dg_check_blkno(dg, blk, (OffsetNumber) (nbrs[i].id & 0xFFFF));
 			bufs[i] = ReadBuffer(dg->index, blk);
 			__builtin_prefetch(BufferGetPage(bufs[i]));
 		}
@@ -1377,7 +1443,7 @@ vec_dg_update_list(VecGraph *g, const VecCand *base, int lc, VecListEdit *edit)
 	if (!ItemPointerIsValid(&base->ntid))
 		return false;
 	blkno = ItemPointerGetBlockNumber(&base->ntid);
-	vec_check_blkno(dg->index, blkno);
+	vec_dg_check_blkno(dg, blkno, ItemPointerGetOffsetNumber(&base->ntid));
 	if (dg->code_bytes > 0 && dg->codebuf == NULL)
 	{
 		dg->codebufsize = (Size) 2 * 2 * m * dg->code_bytes;
@@ -1526,7 +1592,7 @@ vec_dg_add_heaptid(VecGraph *g, const VecCand *c, const float *vec, ItemPointer 
 		stored = tmp;
 	}
 	vec_id_to_tid(c->id, &etid);
-	vec_check_blkno(dg->index, ItemPointerGetBlockNumber(&etid));
+	vec_dg_check_blkno(dg, ItemPointerGetBlockNumber(&etid), ItemPointerGetOffsetNumber(&etid));
 	buf = ReadBuffer(dg->index, ItemPointerGetBlockNumber(&etid));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
@@ -1569,6 +1635,7 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->buf = InvalidBuffer;
 	dg->blkno = InvalidBlockNumber;
 	dg->code_bytes = info->code_bytes;
+	dg->nblocks = 0;			/* asked for at the first block read */
 	dg->batchbufs = palloc(sizeof(Buffer) * 2 * info->m);
 	dg->codebuf = NULL;
 	dg->codebufsize = 0;
@@ -1681,8 +1748,8 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 	VecHeap		res;
 	int			n;
 
-	cpool = palloc(sizeof(VecCodeCand) * cpoolcap);
-	rpool = palloc(sizeof(VecCand) * (ef + 1));
+	cpool = palloc_extended(sizeof(VecCodeCand) * cpoolcap, MCXT_ALLOC_HUGE);
+	rpool = palloc_extended(sizeof(VecCand) * (ef + 1), MCXT_ALLOC_HUGE);
 	vec_heap_init(&cands, cpoolcap, false);
 	vec_heap_init(&res, ef + 1, true);
 
@@ -1726,8 +1793,16 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		{
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			page = vec_dg_lock(dg, nblk);
+			nt = vec_dg_neighbor_tuple(dg, page, &e.ntid, e.version);
 		}
-		nt = vec_dg_neighbor_tuple(dg, page, &e.ntid, e.version);
+		else
+		{
+			/* read under the same lock as its element: it must match */
+			nt = vec_dg_neighbor_tuple(dg, page, &e.ntid, e.version);
+			if (nt == NULL)
+				vec_report_corrupt(dg->index, nblk, ItemPointerGetOffsetNumber(&e.ntid),
+								   "neighbour tuple version differs from its element's on the same page");
+		}
 
 		/* the result list keeps the ef best exact distances of live elements */
 		if (e.state == VEC_ELEM_LIVE && (res.n < ef || e.dist < res.items[0].dist))
@@ -1770,7 +1845,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 				if (ncpool == cpoolcap)
 				{
 					cpoolcap *= 2;
-					cpool = repalloc(cpool, sizeof(VecCodeCand) * cpoolcap);
+					cpool = repalloc_huge(cpool, sizeof(VecCodeCand) * cpoolcap);
 				}
 				cpool[ncpool].id = id;
 				cpool[ncpool].version = ne->version;

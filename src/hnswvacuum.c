@@ -449,26 +449,28 @@ vec_vacuum_load_round(VecVacState *st, int first, Size budget)
 		vec_idset_add(&st->rounddead, d->id);
 		if ((i & 255) == 0)
 			vacuum_delay_point();
+		/* (only this VACUUM changes a deleted element's tuples) */
 		if (!ItemPointerIsValid(&d->ntid))
-			continue;
+			vec_report_corrupt(st->index, (BlockNumber) (d->id >> 16), (OffsetNumber) (d->id & 0xFFFF),
+							   "deleted element with an invalid neighbour tuple pointer");
 		vec_check_blkno(st->index, blk);
 		buf = ReadBufferExtended(st->index, MAIN_FORKNUM, blk, RBM_NORMAL, st->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		vec_check_page(st->index, page, blk);
 		nt = vec_page_item_len(page, ItemPointerGetOffsetNumber(&d->ntid), &len);
-		if (vec_neighbor_matches(nt, len, d->version, d->level, m))
+		if (!vec_neighbor_matches(nt, len, d->version, d->level, m))
+			vec_report_corrupt(st->index, blk, ItemPointerGetOffsetNumber(&d->ntid),
+							   "a deleted element's neighbour tuple is missing or malformed");
+		for (int s = 0; s < VEC_NEIGHBOR_SLOTS(d->level, m); s++)
 		{
-			for (int s = 0; s < VEC_NEIGHBOR_SLOTS(d->level, m); s++)
-			{
-				VecNeighborEntry *e = &nt->entries[s];
+			VecNeighborEntry *e = &nt->entries[s];
 
-				if (!ItemPointerIsValid(&e->tid))
-					continue;
-				l[s].id = vec_tid_to_id(&e->tid);
-				l[s].version = e->version;
-				l[s].distance = e->distance;
-			}
+			if (!ItemPointerIsValid(&e->tid))
+				continue;
+			l[s].id = vec_tid_to_id(&e->tid);
+			l[s].version = e->version;
+			l[s].distance = e->distance;
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -788,9 +790,11 @@ vec_vacuum_repair(VecVacState *st)
 			VecElementTuple et = vec_page_item(page, off);
 			ItemPointerData etid;
 
-			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_LIVE ||
-				!ItemPointerIsValid(&et->neighbortid) || et->level > VECHNSW_MAX_LEVEL)
+			/* (vec_walk_next checked that every item is one of ours) */
+			if (et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_LIVE)
 				continue;
+			if (!ItemPointerIsValid(&et->neighbortid) || et->level > VECHNSW_MAX_LEVEL)
+				vec_report_corrupt(index, blkno, off, "live element with an invalid neighbour tuple pointer or level");
 			ItemPointerSet(&etid, blkno, off);
 			memset(&elems[n], 0, sizeof(VecCand));
 			elems[n].id = vec_tid_to_id(&etid);
@@ -931,6 +935,7 @@ vec_vacuum_free(VecVacState *st)
 		Page		page;
 		GenericXLogState *state;
 
+		vacuum_delay_point();
 		if (!ItemPointerIsValid(&d->ntid))
 			continue;
 		blkno = ItemPointerGetBlockNumber(&d->ntid);

@@ -26,6 +26,7 @@
  * Limits and defaults
  * ----------------------------------------------------------------
  */
+#define VECHNSW_MAX_SCAN_EF		1000000	/* longest result list a scan grows to */
 #define VECHNSW_MAX_DIM			2000	/* f32 vector must fit in one page */
 #define VECHNSW_DEFAULT_M		16
 #define VECHNSW_MIN_M			2
@@ -623,6 +624,7 @@ typedef struct VecDiskGraph
 	Relation	index;
 	Buffer		buf;			/* last pinned buffer, kept to save pins */
 	BlockNumber blkno;
+	BlockNumber nblocks;		/* the index's size when last asked */
 	int			code_bytes;		/* code slot size, 0 = none */
 	Buffer	   *batchbufs;		/* visit's pins, 2 * m */
 	char	   *codebuf;		/* update_list: 2 lists of 2m code slots */
@@ -640,6 +642,10 @@ extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struc
 									VecIdSet *visited);
 extern bool vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
+extern void vec_report_corrupt(Relation index, BlockNumber blkno, OffsetNumber off,
+							   const char *what) pg_attribute_noreturn();
+extern char *vec_page_tuple(Relation index, Page page, BlockNumber blkno, OffsetNumber off,
+							 Size *len);
 extern VecElementTuple vec_element_at(Relation index, Page page, uint64 id, uint16 version,
 									  int dim, int storage, Size *len);
 
