@@ -24,7 +24,7 @@ REGRESS = vector_ops input_errors vechnsw_basic vechnsw_recall vechnsw_maintenan
 REGRESS_OPTS = --inputdir=. --outputdir=$(or $(REGRESS_OUTDIR),.)
 
 # isolation tests: test/isolation/specs/NAME.spec -> test/isolation/expected/NAME.out
-ISOLATION = concurrent_insert_scan vacuum_lifecycle
+ISOLATION = concurrent_insert_scan vacuum_lifecycle snapshot_update
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=$(or $(ISOLATION_OUTDIR),test/isolation)
 
 # TAP tests (test/t/*.pl, helpers in test/perl): 'make installcheck' runs them
