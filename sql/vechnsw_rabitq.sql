@@ -81,8 +81,14 @@ BEGIN
 	RESET vechnsw.search_mode;
 END $$;
 
-SELECT metric, recall >= 0.95 AS recall_ok FROM rq_recall('rabitq') ORDER BY metric;
-SELECT metric, recall >= 0.95 AS recall_ok FROM rq_recall('exact') ORDER BY metric;
+-- recall@10 over 40 queries x 10 = 400 pairs per metric; the figure is
+-- shown (serial builds with the fixed seed give the same graph every run).
+-- Measured 1.000 for every metric in both modes (3 runs, identical); floor
+-- 0.99 = margin 0.01 (4 of the 400 pairs).
+SELECT metric, round(recall, 3) AS recall, recall >= 0.99 AS above_floor
+FROM rq_recall('rabitq') ORDER BY metric;
+SELECT metric, round(recall, 3) AS recall, recall >= 0.99 AS above_floor
+FROM rq_recall('exact') ORDER BY metric;
 
 -- The work counters: on the same index and queries, the RaBitQ walk computes
 -- far fewer exact distances and reads fewer pages than the exact walk (it
@@ -105,20 +111,68 @@ SELECT r.searches AS searches_rabitq, e.searches AS searches_exact,
 	   r.estimates > 0 AS rabitq_estimates, e.estimates AS exact_estimates
 FROM rq_work('rabitq') r, rq_work('exact') e;
 
--- 3. Both modes return rows in exact distance order with exact distances.
-SET vechnsw.search_mode = rabitq;
-SELECT bool_and(d >= lag_d) AS ordered, bool_and(d = l2_distance(v, (SELECT v FROM rq_queries WHERE q = 3))) AS exact
-FROM (SELECT v, v <-> (SELECT v FROM rq_queries WHERE q = 3) AS d,
-			 lag(v <-> (SELECT v FROM rq_queries WHERE q = 3), 1, 0) OVER (ORDER BY v <-> (SELECT v FROM rq_queries WHERE q = 3)) AS lag_d
-	  FROM (SELECT v FROM rq_items ORDER BY v <-> (SELECT v FROM rq_queries WHERE q = 3) LIMIT 100) s) t;
+-- 3. Both modes return rows in exact distance order, for each metric.  The
+--    order checked is the one the index scan returned the rows in
+--    (row_number() OVER () over the scan's output, nothing re-sorts it),
+--    against distances recomputed here in double-precision SQL arithmetic
+--    over unnest(), not by the operators the index evaluates.  LIMIT 100 is
+--    more than ef_search (40), so the continuation searches are covered too.
+--    A step counts as out of order when the next row is nearer by more than
+--    float rounding (1e-5 relative).
+CREATE FUNCTION rq_dist(metric text, a real[], b real[]) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT CASE metric
+		WHEN 'l2' THEN sqrt(sum((x::float8 - y::float8) ^ 2))
+		WHEN 'cos' THEN 1 - sum(x::float8 * y::float8) / sqrt(sum(x::float8 ^ 2) * sum(y::float8 ^ 2))
+		WHEN 'ip' THEN -sum(x::float8 * y::float8) END
+	FROM unnest(a, b) u(x, y)
+$$;
+CREATE FUNCTION rq_scan_order(mode text)
+RETURNS TABLE (metric text, queries bigint, rows_returned bigint, ordered boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('SET vechnsw.search_mode = %s', mode);
+	CREATE TEMP TABLE so AS
+	SELECT 'l2' AS metric, q.q, r.pos, rq_dist('l2', r.v, q.v) AS d FROM rq_queries q
+		CROSS JOIN LATERAL (SELECT row_number() OVER () AS pos, s.v
+			FROM (SELECT v FROM rq_items ORDER BY v <-> q.v LIMIT 100) s) r
+	WHERE q.q <= 10
+	UNION ALL
+	SELECT 'cos', q.q, r.pos, rq_dist('cos', r.v, q.v) FROM rq_queries q
+		CROSS JOIN LATERAL (SELECT row_number() OVER () AS pos, s.v
+			FROM (SELECT v FROM rq_items ORDER BY v <=> q.v LIMIT 100) s) r
+	WHERE q.q <= 10
+	UNION ALL
+	SELECT 'ip', q.q, r.pos, rq_dist('ip', r.v, q.v) FROM rq_queries q
+		CROSS JOIN LATERAL (SELECT row_number() OVER () AS pos, s.v
+			FROM (SELECT v FROM rq_items ORDER BY v <#> q.v LIMIT 100) s) r
+	WHERE q.q <= 10;
+	RETURN QUERY
+	SELECT s.metric, count(DISTINCT s.q), count(*),
+		   NOT EXISTS (SELECT FROM so a JOIN so b ON b.metric = a.metric AND b.q = a.q AND b.pos = a.pos + 1
+					   WHERE a.metric = s.metric AND b.d < a.d - 1e-5 * greatest(abs(a.d), 1))
+	FROM so s GROUP BY s.metric;
+	DROP TABLE so;
+	RESET vechnsw.search_mode;
+END $$;
+EXPLAIN (COSTS OFF)
+SELECT q.q, r.pos, rq_dist('l2', r.v, q.v) FROM rq_queries q
+	CROSS JOIN LATERAL (SELECT row_number() OVER () AS pos, s.v
+		FROM (SELECT v FROM rq_items ORDER BY v <-> q.v LIMIT 100) s) r
+WHERE q.q <= 10;
+SELECT 'rabitq' AS mode, * FROM rq_scan_order('rabitq') ORDER BY metric;
+SELECT 'exact' AS mode, * FROM rq_scan_order('exact') ORDER BY metric;
 
 -- 4. An index without codes (bits = 0) is smaller and still answers in
 --    rabitq mode (it walks with exact distances).
 CREATE INDEX rq_l2_nocodes ON rq_items USING vechnsw (v real_l2_ops) WITH (bits = 0);
 SELECT pg_relation_size('rq_l2_nocodes') < pg_relation_size('rq_l2') AS smaller_without_codes;
 DROP INDEX rq_l2;
-SELECT metric, recall >= 0.95 AS recall_ok FROM rq_recall('rabitq') WHERE metric = 'l2';
+-- measured 1.000 (3 runs, identical); floor 0.99 = margin 0.01
+SELECT metric, round(recall, 3) AS recall, recall >= 0.99 AS above_floor
+FROM rq_recall('rabitq') WHERE metric = 'l2';
 
+-- bits is 0 or 1
 CREATE INDEX ON rq_items USING vechnsw (v real_l2_ops) WITH (bits = 2);
 
 -- 5. Inserts into an index created empty carry codes too.
@@ -127,7 +181,8 @@ CREATE INDEX rq_items2_idx ON rq_items2 USING vechnsw (v real_l2_ops) WITH (bits
 INSERT INTO rq_items2 SELECT id, v FROM rq_items;
 SELECT elements, heap_tids, dimensions FROM vechnsw_index_stats('rq_items2_idx');
 SET vechnsw.search_mode = rabitq;
-SELECT avg(hit) >= 0.95 AS recall_ok FROM (
+-- measured 1.000 (3 runs, identical); floor 0.99 = margin 0.01
+SELECT round(avg(hit), 3) AS recall, avg(hit) >= 0.99 AS above_floor FROM (
 	SELECT (SELECT count(*) FROM (SELECT id FROM rq_items2 ORDER BY v <-> q.v LIMIT 10) g
 			WHERE g.id IN (SELECT id FROM ex WHERE ex.metric = 'l2' AND ex.q = q.q)) / 10.0 AS hit
 	FROM rq_queries q) s;
@@ -137,3 +192,5 @@ RESET vechnsw.search_mode;
 DROP TABLE rq_items, rq_items2, rq_queries, rq_centres, rq_centroid;
 DROP FUNCTION rq_recall(text);
 DROP FUNCTION rq_work(text);
+DROP FUNCTION rq_scan_order(text);
+DROP FUNCTION rq_dist(text, real[], real[]);
