@@ -1,0 +1,201 @@
+# 009_corruption_table.pl: single-field corruptions of index pages, written
+# in a stopped cluster, one at a time.  For each, a fixed set of statements
+# (the checker, the statistics, index scans, inserts, a delete + VACUUM) must
+# each either succeed or fail with XX001/XX002 (index corrupted): never crash
+# a backend, hang (a statement_timeout would cancel it: 57014 fails the
+# case), extend the index from a read-only scan, or answer a scan with fewer
+# rows than it asked for without an error.  After each case REINDEX restores
+# the index.
+#
+# Field offsets follow src/vecidx.h (little-endian): element tuple type 0,
+# state 1, level 2, ntids 3, version 4, dim 6, heaptids 8 (6 bytes each),
+# neighbortid 56, codebytes 62; neighbour tuple type 0, level 1, version 2,
+# m 4, codesize 6, entries 8 (12 bytes: tid, version, distance); meta page
+# (after the 24-byte page header) magic 24, dimensions 32, m 36, entry_blkno
+# 44, entry_offno 48, entry_level 50, entry_version 52, code_bytes 66.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('corrupt');
+$node->init;
+$node->append_conf('postgresql.conf', "autovacuum = off\nstatement_timeout = '20s'\n");
+$node->start;
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION vecidx;
+CREATE EXTENSION pageinspect;
+CREATE TABLE items (id int PRIMARY KEY, v real[]);
+INSERT INTO items SELECT i, ARRAY(SELECT ((i * (2 * j + 1) * 7919) % 1009)::real / 100
+                                  FROM generate_series(0, 7) j)
+FROM generate_series(1, 3000) i;
+CREATE TABLE q (i int, qv real[]);
+INSERT INTO q SELECT i, ARRAY(SELECT ((i * 31 + j * 17) % 101)::real / 10 FROM generate_series(0, 7) j)
+FROM generate_series(1, 10) i;
+CREATE INDEX items_idx ON items USING vechnsw (v real_l2_ops) WITH (m = 8, bits = 1);
+CREATE SEQUENCE extra START 100000;
+});
+
+# the fullest page (most live tuples), and the offsets (in the page) of its
+# first element tuple and first neighbour tuple
+sub locate
+{
+	my $block = $node->safe_psql(
+		'postgres', q{
+SELECT b FROM generate_series(1, (pg_relation_size('items_idx') / 8192)::int - 1) b
+ORDER BY (SELECT upper - lower FROM page_header(get_raw_page('items_idx', b))), b LIMIT 1;
+});
+	my ($elem, $nbr) = split /\|/, $node->safe_psql(
+		'postgres', qq{
+SELECT (SELECT lp_off FROM heap_page_items(get_raw_page('items_idx', $block))
+        WHERE get_byte(get_raw_page('items_idx', $block), lp_off) = 1 ORDER BY lp LIMIT 1),
+       (SELECT lp_off FROM heap_page_items(get_raw_page('items_idx', $block))
+        WHERE get_byte(get_raw_page('items_idx', $block), lp_off) = 2 ORDER BY lp LIMIT 1);
+});
+	return ($block, $elem, $nbr);
+}
+
+# overwrite bytes of block $block at page offset $off with $bytes (packed)
+sub poke
+{
+	my ($block, $off, $bytes) = @_;
+	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
+	$node->stop;
+	open(my $fh, '+<', $node->data_dir . "/$path") or die "open: $!";
+	binmode $fh;
+	seek($fh, $block * 8192 + $off, 0) or die "seek: $!";
+	print $fh $bytes;
+	close $fh;
+	$node->start;
+}
+
+my @statements = (
+	"SELECT vechnsw_index_check('items_idx')",
+	"SELECT count(*) FROM vechnsw_index_stats('items_idx')",
+	(
+		map {
+			"SET enable_seqscan = off; SET vechnsw.ef_search = 200; "
+			  . "SELECT count(*) = 200 AS all_rows FROM (SELECT id FROM items ORDER BY v <-> (SELECT qv FROM q WHERE i = $_) LIMIT 200) s"
+		} 1 .. 6
+	),
+	"SET enable_seqscan = off; SET vechnsw.search_mode = exact; "
+	  . "SELECT count(*) = 200 AS all_rows FROM (SELECT id FROM items ORDER BY v <-> (SELECT qv FROM q WHERE i = 3) LIMIT 200) s",
+	"INSERT INTO items SELECT nextval('extra'), ARRAY(SELECT random()::real * 10 FROM generate_series(1, 8) WHERE i > 0) FROM generate_series(1, 5) i",
+	"DELETE FROM items WHERE id % 40 = 0; VACUUM items");
+
+my $crashes_before = 0;
+
+sub run_case
+{
+	my ($what, $block, $off, $bytes) = @_;
+	poke($block, $off, $bytes);
+	my $size = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx')");
+	my ($failed, $bad, $short) = (0, 0, 0);
+	for my $sql (@statements)
+	{
+		my ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
+		if ($ret != 0)
+		{
+			$failed++;
+			if ($err !~ /ERROR:\s+XX00[12]:/)
+			{
+				$bad++;
+				diag("$what: $sql: $err");
+			}
+		}
+		elsif ($out eq 'f')
+		{
+			$short++;
+			diag("$what: a scan returned fewer rows than it asked for, without an error: $sql");
+		}
+		# the read-only statements must not extend the index
+		if ($sql !~ /^(INSERT|DELETE)/)
+		{
+			my $now = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx')");
+			if ($now != $size)
+			{
+				$bad++;
+				diag("$what: '$sql' changed the index size from $size to $now");
+			}
+		}
+	}
+	my $log = slurp_file($node->logfile);
+	my $crashes = () = $log =~ /terminated by signal|PANIC|TRAP:/g;
+	is($crashes - $crashes_before, 0, "$what: no backend crashed");
+	$crashes_before = $crashes;
+	is($bad, 0, "$what: every failing statement ($failed of " . scalar(@statements) . ") fails with XX001/XX002");
+	is($short, 0, "$what: no scan answered short without an error");
+	$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
+	is($node->safe_psql('postgres', "SELECT vechnsw_index_check('items_idx', true)"), '', "$what: REINDEX restores the index");
+	return $failed;
+}
+
+my $u8 = sub { pack('C', $_[0]) };
+my $u16 = sub { pack('v', $_[0]) };
+my $u32 = sub { pack('V', $_[0]) };
+# an ItemPointer: block (hi, lo halves), offset
+my $tid = sub { pack('vvv', $_[0] >> 16, $_[0] & 0xFFFF, $_[1]) };
+
+# [ name, where (element | neighbour | meta | line pointer), offset in the tuple, bytes ]
+my @cases = (
+	[ 'element ntids 200',                      'e', 3,  $u8->(200) ],
+	[ 'element level 99',                       'e', 2,  $u8->(99) ],
+	[ 'element state 7',                        'e', 1,  $u8->(7) ],
+	[ 'element dim 3',                          'e', 6,  $u16->(3) ],
+	[ 'element type 99',                        'e', 0,  $u8->(99) ],
+	[ 'element neighbour tuple block 0xFFFFFFFF', 'e', 56, $tid->(0xFFFFFFFF, 1) ],
+	[ 'element neighbour tuple offset 999',     'e', 56, $tid->(1, 999) ],
+	[ 'element heap TID block 0xFFFFFFFF',      'e', 8,  $tid->(0xFFFFFFFF, 1) ],
+	[ 'element code size 7',                    'e', 62, $u16->(7) ],
+	[ 'neighbour m 99',                         'n', 4,  $u16->(99) ],
+	[ 'neighbour level 99',                     'n', 1,  $u8->(99) ],
+	[ 'neighbour code size 77',                 'n', 6,  $u16->(77) ],
+	[ 'neighbour type 99',                      'n', 0,  $u8->(99) ],
+	[ 'neighbour edge block 0xFFFFFFFF',        'n', 8,  $tid->(0xFFFFFFFF, 1) ],
+	[ 'neighbour edge block past the end',      'n', 8,  $tid->(999999, 1) ],
+	[ 'neighbour edge offset 999',              'n', 8,  $tid->(1, 999) ],
+	[ 'neighbour edge to the meta page',        'n', 8,  $tid->(0, 1) ],
+	[ 'meta m 1',                               'm', 36, $u16->(1) ],
+	[ 'meta dimensions 5000',                   'm', 32, $u32->(5000) ],
+	[ 'meta entry block 0xFFFFFFFF',            'm', 44, $u32->(0xFFFFFFFF) ],
+	[ 'meta entry block past the end',          'm', 44, $u32->(999999) ],
+	[ 'meta entry offset 999',                  'm', 48, $u16->(999) ],
+	[ 'meta entry level 15',                    'm', 50, $u16->(15) ],
+	[ 'meta entry version + 7',                 'm', 52, undef ],
+	[ 'meta code size 13',                      'm', 66, $u16->(13) ],
+	[ 'first line pointer past the page',       'l', 0,  pack('V', 9000 | (1 << 15) | (64 << 17)) ]);
+
+for my $c (@cases)
+{
+	my ($what, $where, $off, $bytes) = @$c;
+	my ($block, $elem, $nbr) = locate();
+	if ($where eq 'm')
+	{
+		if (!defined $bytes)
+		{
+			my $v = $node->safe_psql('postgres',
+				"SELECT get_byte(get_raw_page('items_idx', 0), 52) + 256 * get_byte(get_raw_page('items_idx', 0), 53)");
+			$bytes = $u16->(($v + 7) & 0xFFFF);
+		}
+		run_case($what, 0, $off, $bytes);
+	}
+	elsif ($where eq 'l')
+	{
+		run_case($what, $block, 24, $bytes);
+	}
+	else
+	{
+		run_case($what, $block, ($where eq 'e' ? $elem : $nbr) + $off, $bytes);
+	}
+}
+
+# the spin a corrupted visited set once caused is gone; a statement_timeout
+# still cancels a long scan
+my ($ret, $out, $err) = $node->psql('postgres',
+	"SET statement_timeout = '1ms'; SET enable_seqscan = off; SET vechnsw.ef_search = 1000; SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT qv FROM q WHERE i = 1) LIMIT 3000) s");
+like($err, qr/canceling statement due to statement timeout/, 'a statement_timeout cancels a scan');
+
+$node->stop;
+done_testing();
