@@ -12,6 +12,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $dim = 16;
 
@@ -110,18 +111,37 @@ INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series(7001
 });
 compare_servers('after a second round of deletes, VACUUM and inserts');
 
-# the delete lifecycle under wal_consistency_checking: VACUUM repairs lists,
-# frees elements (tuples shrink in place), inserts reuse the freed slots
-for my $round (1 .. 3)
+# the delete lifecycle under wal_consistency_checking, 10 cycles under
+# concurrent load (two pgbench clients inserting and querying while each
+# cycle deletes, VACUUMs and reinserts): VACUUM repairs lists, frees
+# elements (tuples shrink in place), inserts reuse the freed slots; after
+# each cycle the standby catches up and answers like the primary
+# (no autovacuum: the statistics are compared while no VACUUM runs)
+$primary->safe_psql('postgres', 'CREATE SEQUENCE extra START 1000000; ALTER TABLE items SET (autovacuum_enabled = off)');
+my $loaddir = $primary->basedir;
+append_to_file("$loaddir/load.sql",
+	"INSERT INTO items SELECT nextval('extra'), @{[ rand_vec($dim, 'g') ]} FROM generate_series(1, 2) g;\n"
+	  . "SET enable_seqscan = off;\n"
+	  . "SELECT id FROM items ORDER BY v <-> (SELECT v FROM items WHERE id >= (SELECT 1 + (random() * 2999)::int) ORDER BY id LIMIT 1) LIMIT 10;\n");
+for my $round (1 .. 10)
 {
 	my $base = 10000 * ($round + 1);
+	my ($out, $err) = ('', '');
+	my $load = IPC::Run::start(
+		[ 'pgbench', '-n', '-T', '4', '-c', '2', '-j', '1', '-f', "$loaddir/load.sql", $primary->connstr('postgres') ],
+		'<', \undef, '>', \$out, '2>', \$err);
 	$primary->safe_psql(
 		'postgres', qq{
-DELETE FROM items WHERE (id * 7 + $round) % 2 = 0;
+DELETE FROM items WHERE (id * 7 + $round) % 2 = 0 AND id < 1000000;
 VACUUM items;
 INSERT INTO items SELECT g, @{[ rand_vec($dim, 'g') ]} FROM generate_series($base, $base + 1999) g;
 });
-	compare_servers("churn round $round (delete half, VACUUM, reinsert)");
+	$load->finish;
+	my ($failed) = $out =~ /number of failed transactions: (\d+)/;
+	ok($out =~ /number of transactions actually processed: [1-9]/ && ($failed // 0) == 0 && $err !~ /ERROR|FATAL/,
+		"churn round $round: the concurrent load ran without errors")
+	  or diag("pgbench stdout:\n$out\nstderr:\n$err");
+	compare_servers("churn round $round (delete half, VACUUM, reinsert, under load)");
 	is( $primary->safe_psql(
 			'postgres',
 			"SELECT vechnsw_index_check('items_l2', true), vechnsw_index_check('items_cos', true)"),
