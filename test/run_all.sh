@@ -19,10 +19,13 @@
 #   6. TAP tests test/t/*.pl (PostgreSQL::Test::Cluster, run as user postgres)
 #   7. benchmark smoke: bench/smoke.sh (or 'bench/vecbench smoke') against the
 #      same throwaway cluster, when the benchmark tool's source is present
+#   8. fuzz: test/fuzz/fuzz.sh --inputs 1500 (generated statements against every
+#      opclass x storage x bits; fails on a crash, hang or internal error) against
+#      the same cluster, its server log checked for crashes
 #
 # Counting: one unit per pg_regress test, per isolation test, per TAP test FILE
 # (a file passes when prove reports all its assertions passed) and, when
-# present, one for the benchmark smoke run.  If setup fails (packages, build,
+# present, one for the benchmark smoke run and one for the fuzz run.  If setup fails (packages, build,
 # cluster) every test counts as failed.  The last line of output is always
 # exactly "N passed, N failed"; the exit status is non-zero if anything failed.
 #
@@ -221,7 +224,10 @@ fi
 # ---------------------------------------------------------------- 3. cluster
 # The cluster (and its socket) lives under the repository when the server's
 # OS user can reach it and the socket path stays short; otherwise under /tmp.
-if [ ${#REGRESS_TESTS[@]} -gt 0 ] || [ ${#ISOLATION_TESTS[@]} -gt 0 ] || [ ${#BENCH_CMD[@]} -gt 0 ]; then
+FUZZ=0
+selected fuzz && [ -f "$SRC_DIR/test/fuzz/fuzz.sh" ] && FUZZ=1
+if [ ${#REGRESS_TESTS[@]} -gt 0 ] || [ ${#ISOLATION_TESTS[@]} -gt 0 ] || [ ${#BENCH_CMD[@]} -gt 0 ] ||
+	[ "$FUZZ" = 1 ]; then
 	CLUSTER_DIR=$TOP/tmp_cluster
 	if [ ${#CLUSTER_DIR} -gt 80 ] || ! vecidx_run_as_pg test -x "$TOP"; then
 		CLUSTER_DIR=$(mktemp -d /tmp/vecidx_cluster.XXXXXX)
@@ -335,6 +341,22 @@ elif [ ${#BENCH_CMD[@]} -gt 0 ]; then
 		record_fail "bench smoke"
 		sed 's/^/    /' "$TOP/tmp_logs/bench_smoke.log"
 		echo "   bench smoke FAILED ($((SECONDS - t0)) s)"
+	fi
+fi
+
+# ---------------------------------------------------------------- 8. fuzz
+if [ "$FUZZ" = 1 ] && [ -n "$CLUSTER_DIR" ]; then
+	note "fuzz: test/fuzz/fuzz.sh --inputs 1500"
+	t0=$SECONDS
+	if run_child bash "$SRC_DIR/test/fuzz/fuzz.sh" --inputs 1500 --log "$CLUSTER_DIR/server.log" \
+		</dev/null >"$TOP/tmp_logs/fuzz.log" 2>&1; then
+		record_pass
+		tail -n 1 "$TOP/tmp_logs/fuzz.log" | sed 's/^/    /'
+		echo "   fuzz ok ($((SECONDS - t0)) s)"
+	else
+		record_fail "fuzz"
+		tail -n 60 "$TOP/tmp_logs/fuzz.log" | sed 's/^/    /'
+		echo "   fuzz FAILED ($((SECONDS - t0)) s)"
 	fi
 fi
 
