@@ -27,7 +27,8 @@ append_to_file("$dir/insert.sql",
 # under the lowest figure measured (one session and three concurrent runs;
 # the rows are random, so figures vary from run to run):
 #   l2 0.984-0.987, with codes 0.999-1.000; cosine 0.984-0.998, with codes
-#   0.999-1.000; inner product 0.963-0.981, with codes 1.000.  (Before
+#   0.999-1.000; inner product 0.963-0.987, with codes 0.990-1.000 (two
+#   full runs of this test).  (Before
 #   inner-product graphs were linked by L2 distance, 92 % of their elements
 #   were unreachable and recall was 0.56-0.75.)
 my @configs = (
@@ -36,7 +37,7 @@ my @configs = (
 	[ 'real_cosine_ops', '<=>', '',                0.965 ],
 	[ 'real_cosine_ops', '<=>', 'WITH (bits = 1)', 0.98 ],
 	[ 'real_ip_ops',     '<#>', '',                0.94 ],
-	[ 'real_ip_ops',     '<#>', 'WITH (bits = 1)', 0.98 ]);
+	[ 'real_ip_ops',     '<#>', 'WITH (bits = 1)', 0.975 ]);
 
 sub recall
 {
