@@ -230,3 +230,18 @@ DROP TABLE mt_big;
 
 RESET vechnsw.ef_search;
 DROP TABLE mt;
+
+-- vechnsw_search_counters() counts index scans' work only: a build and
+-- inserts (whose searches walk the graph too) leave it at zero; a scan moves it.
+SELECT count(*) AS reset FROM vechnsw_search_counters(true);
+CREATE TABLE sc (id int, v real[]);
+INSERT INTO sc SELECT i, ARRAY[i % 17, i % 13]::real[] FROM generate_series(1, 300) i;
+CREATE INDEX sc_idx ON sc USING vechnsw (v real_l2_ops);
+INSERT INTO sc SELECT i, ARRAY[i % 19, i % 11]::real[] FROM generate_series(301, 400) i;
+SELECT searches, page_reads, exact_distances, expansions FROM vechnsw_search_counters(false);
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM sc ORDER BY v <-> '{3,4}' LIMIT 5) s;
+RESET enable_seqscan;
+SELECT searches, page_reads > 0 AS read_pages, exact_distances > 0 AS computed_distances
+FROM vechnsw_search_counters(true);
+DROP TABLE sc;

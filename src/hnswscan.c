@@ -65,6 +65,13 @@ typedef struct VecScanOpaqueData
 
 typedef VecScanOpaqueData *VecScanOpaque;
 
+/*
+ * This backend's index scans' search work since the last reset, for
+ * vechnsw_search_counters(): the graph code's counters (vec_counters, which
+ * inserts, builds and VACUUM move too) taken around each scan's search.
+ */
+static VecSearchCounters vec_scan_counters;
+
 IndexScanDesc
 vechnswbeginscan(Relation index, int nkeys, int norderbys)
 {
@@ -133,12 +140,13 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	VecCand    *res;
 	int			n,
 				keep = 0;
+	VecSearchCounters before;
 
 	MemoryContextReset(so->searchcxt);
 	oldcxt = MemoryContextSwitchTo(so->searchcxt);
 
 	vec_disk_graph_init(&dg, scan->indexRelation, so->info, so->dim);
-	vec_counters.searches++;
+	before = vec_counters;
 	res = palloc_extended(sizeof(VecCand) * so->ef, MCXT_ALLOC_HUGE);
 	n = 0;
 	if (vec_disk_entry(&dg, meta, so->query, &ep))
@@ -152,6 +160,11 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 			n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);
 	}
 	vec_disk_graph_done(&dg);
+	vec_scan_counters.searches++;
+	vec_scan_counters.page_reads += vec_counters.page_reads - before.page_reads;
+	vec_scan_counters.exact_distances += vec_counters.exact_distances - before.exact_distances;
+	vec_scan_counters.estimates += vec_counters.estimates - before.estimates;
+	vec_scan_counters.expansions += vec_counters.expansions - before.expansions;
 
 	/*
 	 * Keep what was not returned yet.  A larger search can find an element
@@ -323,13 +336,13 @@ vechnsw_search_counters(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	values[0] = Int64GetDatum(vec_counters.searches);
-	values[1] = Int64GetDatum(vec_counters.page_reads);
-	values[2] = Int64GetDatum(vec_counters.exact_distances);
-	values[3] = Int64GetDatum(vec_counters.estimates);
-	values[4] = Int64GetDatum(vec_counters.expansions);
+	values[0] = Int64GetDatum(vec_scan_counters.searches);
+	values[1] = Int64GetDatum(vec_scan_counters.page_reads);
+	values[2] = Int64GetDatum(vec_scan_counters.exact_distances);
+	values[3] = Int64GetDatum(vec_scan_counters.estimates);
+	values[4] = Int64GetDatum(vec_scan_counters.expansions);
 	if (reset)
-		MemSet(&vec_counters, 0, sizeof(vec_counters));
+		MemSet(&vec_scan_counters, 0, sizeof(vec_scan_counters));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -25,8 +25,10 @@
 #include "vecidx.h"
 
 /*
- * Per-backend work counters of graph searches, shown by
- * vechnsw_search_counters(): what a query costs, independent of timing.
+ * Per-backend work counters of the graph code: every graph walk counts
+ * (scans, and the searches of inserts, builds and VACUUM).  Scans add what
+ * their own searches did to the counters vechnsw_search_counters() shows
+ * (hnswscan.c), so those count index scans' work only.
  */
 VecSearchCounters vec_counters;
 
