@@ -72,7 +72,8 @@ SELECT q, pg_temp.err(q) AS result FROM (VALUES
 	($$SELECT '{1,2}'::float8[] <-> '{1,2}'::float8[]$$)
 ) AS t(q);
 
--- An index only takes vectors of up to 2000 dimensions.
+-- An index with storage = f32 (the default) takes vectors of up to 2000
+-- dimensions, one with storage = f16 up to 4000.
 CREATE TABLE ie_wide (id int, v real[]);
 INSERT INTO ie_wide VALUES (1, ARRAY(SELECT 1::real FROM generate_series(1, 2001)));
 SELECT pg_temp.err($$CREATE INDEX ie_wide_idx ON ie_wide USING vechnsw (v real_l2_ops)$$) AS build_2001;
@@ -87,6 +88,22 @@ SELECT id FROM ie_wide ORDER BY v <-> ARRAY(SELECT (i % 5)::real FROM generate_s
 RESET enable_seqscan;
 SELECT dimensions, heap_tids FROM vechnsw_index_stats('ie_wide_idx');
 DROP TABLE ie_wide;
+-- f16: 4000 dimensions for build, insert and scan; 4001 refused
+CREATE TABLE ie_wide16 (id int, v real[]);
+INSERT INTO ie_wide16 SELECT j, ARRAY(SELECT ((i * j) % 7)::real FROM generate_series(1, 4000) i)
+FROM generate_series(1, 20) j;
+CREATE INDEX ie_wide16_idx ON ie_wide16 USING vechnsw (v real_l2_ops) WITH (storage = f16);
+INSERT INTO ie_wide16 VALUES (21, ARRAY(SELECT (i % 3)::real FROM generate_series(1, 4000) i));
+SET enable_seqscan = off;
+SELECT id FROM ie_wide16 ORDER BY v <-> ARRAY(SELECT (i % 3)::real FROM generate_series(1, 4000) i) LIMIT 1;
+RESET enable_seqscan;
+SELECT dimensions, heap_tids FROM vechnsw_index_stats('ie_wide16_idx');
+SELECT pg_temp.err($$INSERT INTO ie_wide16 VALUES (22, ARRAY(SELECT 1::real FROM generate_series(1, 4001)))$$) AS insert_4001;
+DROP INDEX ie_wide16_idx;
+TRUNCATE ie_wide16;
+INSERT INTO ie_wide16 VALUES (1, ARRAY(SELECT 1::real FROM generate_series(1, 4001)));
+SELECT pg_temp.err($$CREATE INDEX ie_wide16_idx2 ON ie_wide16 USING vechnsw (v real_l2_ops) WITH (storage = f16)$$) AS build_4001;
+DROP TABLE ie_wide16;
 
 -- Bad vectors in an index build, in an insert into an index, and as the
 -- query vector of an index scan.  A plain real[] column accepts anything; the

@@ -523,7 +523,9 @@ vec_datum_to_vector(Datum value, VecMetric metric, int *dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("vector has %d dimensions, vechnsw indexes at most %d",
-						*dim, VECHNSW_MAX_DIM)));
+						*dim, VECHNSW_MAX_DIM),
+				 errdetail("Indexes with storage = f32 (the default) take at most %d dimensions, with storage = f16 at most %d.",
+						   VECHNSW_MAX_DIM_F32, VECHNSW_MAX_DIM)));
 	vec = palloc(sizeof(float) * *dim);
 	memcpy(vec, v, sizeof(float) * *dim);
 	if (!vec_prepare(metric, vec, *dim))

@@ -225,6 +225,13 @@ vec_check_tuple_sizes(Relation index, int dim, int storage, int code_bytes, int 
 	Size		esz = MAXALIGN(VEC_ELEMENT_TUPLE_SIZE(dim, storage, code_bytes)) + sizeof(ItemIdData);
 	Size		nsz = MAXALIGN(VEC_NEIGHBOR_TUPLE_SIZE(0, m, code_bytes)) + sizeof(ItemIdData);
 
+	if (storage == VEC_STORAGE_F32 && dim > VECHNSW_MAX_DIM_F32)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector has %d dimensions, vechnsw indexes with storage = f32 take at most %d",
+						dim, VECHNSW_MAX_DIM_F32),
+				 errhint("Indexes with storage = f16 take up to %d dimensions.", VECHNSW_MAX_DIM)));
+
 	if (esz > VEC_PAGE_USABLE || nsz > VEC_PAGE_USABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -27,7 +27,8 @@
  * ----------------------------------------------------------------
  */
 #define VECHNSW_MAX_SCAN_EF		1000000	/* longest result list a scan grows to */
-#define VECHNSW_MAX_DIM			2000	/* f32 vector must fit in one page */
+#define VECHNSW_MAX_DIM			4000	/* f16 vector must fit in one page */
+#define VECHNSW_MAX_DIM_F32		2000	/* f32 vector must fit in one page */
 #define VECHNSW_DEFAULT_M		16
 #define VECHNSW_MIN_M			2
 #define VECHNSW_MAX_M			100
