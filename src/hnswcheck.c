@@ -254,7 +254,8 @@ vec_chk_pass1(VecChk *c)
 						(et->state == VEC_ELEM_DELETED && et->ntids != 0))
 						vec_chk_corrupt(c, blkno, off, "element heap TID count does not fit its state");
 					for (int i = 0; i < et->ntids; i++)
-						if (!ItemPointerIsValid(&et->heaptids[i]))
+						if (!ItemPointerIsValid(&et->heaptids[i]) ||
+							!BlockNumberIsValid(ItemPointerGetBlockNumberNoCheck(&et->heaptids[i])))
 							vec_chk_corrupt(c, blkno, off, "element has an invalid heap TID");
 					if (!ItemPointerIsValid(&et->neighbortid) ||
 						ItemPointerGetBlockNumber(&et->neighbortid) == VECHNSW_METAPAGE_BLKNO ||

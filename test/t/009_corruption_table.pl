@@ -89,11 +89,16 @@ my $crashes_before = 0;
 
 sub run_case
 {
-	my ($what, $block, $off, $bytes) = @_;
+	my ($what, $block, $off, $bytes, $self_query) = @_;
 	poke($block, $off, $bytes);
 	my $size = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx')");
+	my $heapsize = $node->safe_psql('postgres', "SELECT pg_relation_size('items')");
 	my ($failed, $bad, $short) = (0, 0, 0);
-	for my $sql (@statements)
+	# (element cases: also a scan for the corrupted element's own vector,
+	# which reaches it first)
+	my @sqls = @statements;
+	splice(@sqls, -2, 0, $self_query) if defined $self_query;	# before the writes
+	for my $sql (@sqls)
 	{
 		my ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
 		if ($ret != 0)
@@ -110,14 +115,16 @@ sub run_case
 			$short++;
 			diag("$what: a scan returned fewer rows than it asked for, without an error: $sql");
 		}
-		# the read-only statements must not extend the index
+		# the read-only statements must not extend the index or the table
+		# (a heap TID of block 0xFFFFFFFF handed to the heap fetch is P_NEW)
 		if ($sql !~ /^(INSERT|DELETE)/)
 		{
-			my $now = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx')");
-			if ($now != $size)
+			my ($now, $heapnow) = split /\|/,
+			  $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx'), pg_relation_size('items')");
+			if ($now != $size || $heapnow != $heapsize)
 			{
 				$bad++;
-				diag("$what: '$sql' changed the index size from $size to $now");
+				diag("$what: '$sql' changed the index size from $size to $now, the table's from $heapsize to $heapnow");
 			}
 		}
 	}
@@ -125,7 +132,7 @@ sub run_case
 	my $crashes = () = $log =~ /terminated by signal|PANIC|TRAP:/g;
 	is($crashes - $crashes_before, 0, "$what: no backend crashed");
 	$crashes_before = $crashes;
-	is($bad, 0, "$what: every failing statement ($failed of " . scalar(@statements) . ") fails with XX001/XX002");
+	is($bad, 0, "$what: every failing statement ($failed of " . scalar(@sqls) . ") fails with XX001/XX002");
 	is($short, 0, "$what: no scan answered short without an error");
 	$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
 	is($node->safe_psql('postgres', "SELECT vechnsw_index_check('items_idx', true)"), '', "$what: REINDEX restores the index");
@@ -185,9 +192,23 @@ for my $c (@cases)
 	{
 		run_case($what, $block, 24, $bytes);
 	}
+	elsif ($where eq 'e')
+	{
+		# the element's vector, read through its first heap TID before the damage
+		my $ctid = $node->safe_psql(
+			'postgres', qq{
+SELECT format('(%s,%s)', (get_byte(p, $elem + 9) * 256 + get_byte(p, $elem + 8)) * 65536
+                        + get_byte(p, $elem + 11) * 256 + get_byte(p, $elem + 10),
+              get_byte(p, $elem + 12) + 256 * get_byte(p, $elem + 13))
+FROM (SELECT get_raw_page('items_idx', $block) AS p) s;
+});
+		my $self = "SET enable_seqscan = off; SELECT count(*) = 50 AS all_rows FROM (SELECT id FROM items "
+		  . "ORDER BY v <-> (SELECT v FROM items WHERE ctid = '$ctid') LIMIT 50) s";
+		run_case($what, $block, $elem + $off, $bytes, $self);
+	}
 	else
 	{
-		run_case($what, $block, ($where eq 'e' ? $elem : $nbr) + $off, $bytes);
+		run_case($what, $block, $nbr + $off, $bytes);
 	}
 }
 
