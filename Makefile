@@ -43,7 +43,8 @@ endif
 # says which file holds what.
 BENCH = bench/vecbench
 BENCH_SRCS = bench/vecbench.c bench/bench_util.c bench/bench_data.c bench/bench_db.c \
-	bench/bench_report.c bench/bench_query.c bench/bench_write.c bench/bench_churn.c bench/bench_smoke.c
+	bench/bench_report.c bench/bench_query.c bench/bench_write.c bench/bench_churn.c bench/bench_soak.c \
+	bench/bench_smoke.c
 
 EXTRA_CLEAN = $(BENCH) results regression.diffs regression.out tmp_check log
 

@@ -340,6 +340,8 @@ static const char *const write_opts[] = {"insert-rows", "batches", "delete-frac"
 static const char *const churn_opts[] = {"delete-frac", "cycle-frac", "cycles", "reinsert-batch",
 "delete-batch", "write-nq", "seed"};
 static const char *const compare_opts[] = {"runs"};
+static const char *const soak_opts[] = {"duration", "report-every", "writers", "readers", "vacuum-interval",
+"recall-queries", "read-rate", "write-rate", "seed"};
 static const struct
 {
 	const char *sub;
@@ -349,6 +351,7 @@ static const struct
 	{"write", write_opts, sizeof(write_opts) / sizeof(write_opts[0])},
 	{"churn", churn_opts, sizeof(churn_opts) / sizeof(churn_opts[0])},
 	{"compare", compare_opts, sizeof(compare_opts) / sizeof(compare_opts[0])},
+	{"soak", soak_opts, sizeof(soak_opts) / sizeof(soak_opts[0])},
 };
 
 /* begin one result object; the caller fills "results" and calls json_run_end */

@@ -3,8 +3,9 @@
  * seconds, never a timing): known answers of recall and brute force, a
  * deterministic generator, the ground-truth cache, a binary COPY round trip,
  * exact scans through the server giving recall 1 (L2, cosine, inner
- * product), then every subcommand on a few hundred synthetic vectors, and
- * the JSON lines they wrote.  Prints 'vecbench smoke: ok' or FAIL lines.
+ * product), then every subcommand on a few hundred synthetic vectors (soak
+ * for a few seconds: report lines, live rows constant, recall 1 with exact
+ * scans), and the JSON lines they wrote.  Prints 'vecbench smoke: ok' or FAIL lines.
  */
 #include "vecbench.h"
 
@@ -337,6 +338,62 @@ cmd_smoke(void)
 	O.exact = 0;
 	O.delete_frac = 0.1;
 	O.cycles = 1;
+
+	printf("== smoke: soak (5 s: 1 writer, 1 reader, VACUUM every s, a report every s), then 2 s with exact "
+		   "scans: recall 1.0\n");
+	O.nspec = 1;
+	O.specstr[0] = "vechnsw";
+	O.duration = 5;
+	O.report_every = 1;
+	O.writers = 1;
+	O.readers = 1;
+	O.vacuum_interval = 1;
+	O.recall_queries = 5;
+	O.read_rate = O.write_rate = 0;
+	check(cmd_soak() == 0, "soak failed");
+	check(g_last_soak.reports >= 5, "soak printed %d report lines, expected at least 5", g_last_soak.reports);
+	check(g_last_soak.inserts > 0 && g_last_soak.deletes > 0 && g_last_soak.queries > 0,
+		  "soak: %ld inserts, %ld deletes, %ld searches", g_last_soak.inserts, g_last_soak.deletes,
+		  g_last_soak.queries);
+	check(g_last_soak.errors == 0 && g_last_soak.delete_missed == 0, "soak: %ld errors, %ld deletes found no row",
+		  g_last_soak.errors, g_last_soak.delete_missed);
+	check(g_last_soak.rows_table == ds.n && g_last_soak.rows_tracked == ds.n,
+		  "soak: %ld rows in the table, %ld tracked, expected %ld (live rows constant)", g_last_soak.rows_table,
+		  g_last_soak.rows_tracked, ds.n);
+	check(g_last_soak.recall_min >= 0 && g_last_soak.recall_min <= 1 && g_last_soak.size_min > 0,
+		  "soak: recall min %g, index min %lld bytes", g_last_soak.recall_min, g_last_soak.size_min);
+	O.exact = 1;
+	O.duration = 2;
+	check(cmd_soak() == 0, "soak (exact) failed");
+	check(g_last_soak.recall_min == 1.0 && g_last_soak.recall_mean == 1.0,
+		  "soak with exact scans: recall min %g mean %g, expected 1: the snapshot sample is wrong",
+		  g_last_soak.recall_min, g_last_soak.recall_mean);
+	O.exact = 0;
+	{
+		FILE	   *f = fopen(O.results, "r");
+		char	   *line = NULL;
+		size_t		cap = 0;
+		int			nsoak = 0,
+					good = 0;
+
+		while (f && getline(&line, &cap, f) > 0)
+			if (strstr(line, "\"subcommand\":\"soak\""))
+			{
+				const char *p = strstr(line, "\"series\":[{");
+				int			pts = 0;
+
+				nsoak++;
+				while (p && (p = strstr(p + 1, "{\"t\":")) != NULL)
+					pts++;
+				if (pts >= 3 && strstr(line, "\"recall_mean_after_warmup\"") && strstr(line, "\"index_stats\""))
+					good++;
+			}
+		free(line);
+		if (f)
+			fclose(f);
+		check(nsoak == 2 && good == 2, "results file: %d soak lines, %d with a series of 3+ points, expected 2",
+			  nsoak, good);
+	}
 
 	printf("== smoke: compare (vechnsw m=8 against vechnsw m=16%s)\n", "");
 	have_pgvector = db_int(c, "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") > 0;

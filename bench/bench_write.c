@@ -42,7 +42,7 @@ live_free(LiveSet *L)
 	free(L->ins_alive);
 }
 
-static void
+void
 live_add(LiveSet *L, int64_t id, const float *v)
 {
 	if (L->nins == L->cap)
@@ -58,6 +58,25 @@ live_add(LiveSet *L, int64_t id, const float *v)
 	L->ins_vec[L->nins] = v;
 	L->ins_alive[L->nins] = 1;
 	L->nins++;
+}
+
+/* drop the dead inserted rows from the lists (a long run inserts without end; pick_live
+ * draws from base + inserted rows and retries on dead ones) */
+void
+live_compact(LiveSet *L)
+{
+	long		i,
+				o = 0;
+
+	for (i = 0; i < L->nins; i++)
+		if (L->ins_alive[i])
+		{
+			L->ins_id[o] = L->ins_id[i];
+			L->ins_vec[o] = L->ins_vec[i];
+			L->ins_alive[o] = 1;
+			o++;
+		}
+	L->nins = o;
 }
 
 long
@@ -195,7 +214,7 @@ work_table_names(const Spec *s, const char *suffix, char *wt, size_t wtlen, char
  * ------------------------------------------------------------------------ */
 
 /* prepare stmt: INSERT INTO table (id, v) VALUES ($1 int8, $2 float4[] cast to the spec's type) */
-static void
+void
 prepare_insert(PGconn *c, const char *stmt, const char *table, const Spec *s)
 {
 	char		sql[640];
@@ -207,7 +226,7 @@ prepare_insert(PGconn *c, const char *stmt, const char *table, const Spec *s)
 }
 
 /* one row through a statement of prepare_insert; 0 on failure (see PQerrorMessage) */
-static int
+int
 exec_insert(PGconn *c, const char *stmt, int64_t id, const float *v, int dim)
 {
 	uint64_t	idbe = htobe64((uint64_t) id);

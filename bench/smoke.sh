@@ -2,7 +2,7 @@
 # CI smoke of the benchmark tooling (a few seconds, never asserts a timing):
 #   1. builds bench/vecbench (make bench);
 #   2. 'vecbench smoke': every subcommand (load, gt, build, query incl. server-side,
-#      write, compare) on a few hundred synthetic vectors, with known-answer checks
+#      write, churn, soak, compare) on a few hundred synthetic vectors, with known-answer checks
 #      (recall of exact/perturbed results, brute force on a hand-made case, exact
 #      scans through the server give recall 1, ground-truth cache reuse, binary COPY
 #      round trip, JSON results); prints 'vecbench smoke: ok' or 'vecbench smoke: FAIL ...';

@@ -2,7 +2,7 @@
  * vecbench: benchmark tool for vecidx (and any other vector index access
  * method installed in PostgreSQL), written against libpq only.
  *
- *   vecbench load|gt|build|query|write|churn|compare|smoke [options]
+ *   vecbench load|gt|build|query|write|churn|soak|compare|smoke [options]
  *
  * Data sets: fashion-mnist (Debian package dataset-fashion-mnist) and a
  * deterministic synthetic generator (Gaussian mixture in a low latent space,
@@ -43,6 +43,9 @@ usage(FILE *f)
 			"  write    insert (batch sizes), delete, VACUUM, recall after VACUUM, delete+reinsert cycles\n"
 			"  churn    delete a share + VACUUM + reinsert it, then cycles of the same with a smaller share;\n"
 			"           VACUUM s, reinsert rows/s, index size, recall against the live rows after every step\n"
+			"  soak     inserts + deletes (live rows constant), searches and VACUUM side by side for\n"
+			"           --duration s; a line every --report-every s: rates, latency, sampled recall,\n"
+			"           index size and elements; summary after warm-up (the first 20%%)\n"
 			"  compare  build+query two --spec's in alternating runs and print figures and ratios B/A\n"
 			"  smoke    tiny end-to-end run of every subcommand with known-answer checks (for CI)\n"
 			"\n"
@@ -74,6 +77,11 @@ usage(FILE *f)
 			"churn (same delete seed for every spec):\n"
 			"  --delete-frac F (0.5) first delete   --cycle-frac F (0.1) --cycles C (5) later rounds\n"
 			"  --reinsert-batch B (100) rows per commit   --delete-batch B (100)   --write-nq Q (all --nq)\n"
+			"soak:\n"
+			"  --duration S (180) --report-every S (15) --writers W (2) --readers R (2)\n"
+			"  --vacuum-interval S (20; 0 none)  --recall-queries Q (20: the first Q queries, index answer\n"
+			"  and exact answer in one REPEATABLE READ snapshot)  --read-rate / --write-rate N: per\n"
+			"  connection per second (0: as fast as it goes)  --ef E (40) ef_search of all searches\n"
 			"compare:\n"
 			"  --runs R           runs per spec (alternating A B / B A), medians printed\n"
 			"general:\n"
@@ -130,7 +138,11 @@ static const OptDef optdefs[] = {
 	OPT("write-nq", OPT_INT, write_nq), FLAG("force", force, 1), FLAG("progress", progress, 1),
 	FLAG("no-progress", progress, 0), OPT("threads", OPT_INT, threads), OPT("storage", OPT_STR, storage),
 	OPT("note", OPT_STR, note), FLAG("quiet", quiet, 1), OPT("cycle-frac", OPT_DBL, cycle_frac),
-	OPT("reinsert-batch", OPT_INT, reinsert_batch),
+	OPT("reinsert-batch", OPT_INT, reinsert_batch), OPT("duration", OPT_INT, duration),
+	OPT("report-every", OPT_INT, report_every), OPT("writers", OPT_INT, writers),
+	OPT("readers", OPT_INT, readers), OPT("vacuum-interval", OPT_DBL, vacuum_interval),
+	OPT("recall-queries", OPT_INT, recall_queries), OPT("read-rate", OPT_DBL, read_rate),
+	OPT("write-rate", OPT_DBL, write_rate),
 };
 
 #define NOPTS ((int) (sizeof(optdefs) / sizeof(optdefs[0])))
@@ -245,10 +257,12 @@ set_defaults(void)
 	static const char *const defaults[][2] = {
 		{"dataset", "fashion-mnist"}, {"nq", "1000"}, {"nextra", "-1"}, {"seed", "42"}, {"clusters", "64"},
 		{"noise", "0.05"}, {"spread", "0.5"}, {"normalize", "-1"}, {"with", "m=16, ef_construction=64"},
-		{"k", "10"}, {"values", "10,20,40,80,160"}, {"clients", "1"}, {"repeat", "1"}, {"warmup", "1"},
+		{"k", "10"}, {"values", ""}, {"clients", "1"}, {"repeat", "1"}, {"warmup", "1"},
 		{"plan", "generic"}, {"runs", "1"}, {"insert-rows", "1000"}, {"batches", "1,10,100"},
 		{"delete-frac", "-1"}, {"delete-batch", "100"}, {"cycles", "-1"}, {"cycle-frac", "-1"},
-		{"reinsert-batch", "100"}, {"write-nq", "-1"}, {"storage", "plain"},
+		{"reinsert-batch", "100"}, {"write-nq", "-1"}, {"storage", "plain"}, {"duration", "180"},
+		{"report-every", "15"}, {"writers", "2"}, {"readers", "2"}, {"vacuum-interval", "20"},
+		{"recall-queries", "20"}, {"read-rate", "0"}, {"write-rate", "0"},
 	};
 	char		exe[1024];
 	ssize_t		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -275,7 +289,8 @@ set_defaults(void)
 static void
 check_options(const char *sub)
 {
-	int			churn = strcmp(sub, "churn") == 0;
+	int			churn = strcmp(sub, "churn") == 0,
+				soak = strcmp(sub, "soak") == 0;
 
 	if (O.k < 1 || O.k > GT_K)
 		die("--k must be within 1..%d", GT_K);
@@ -293,6 +308,14 @@ check_options(const char *sub)
 		O.cycles = churn ? 5 : 2;
 	if (O.write_nq < 0)
 		O.write_nq = churn ? O.nq : 200;
+	if (!O.values[0])			/* soak searches at one ef_search */
+		snprintf(O.values, sizeof(O.values), "%s", soak ? "40" : "10,20,40,80,160");
+	if (O.duration < 1 || O.report_every < 1)
+		die("--duration and --report-every must be at least 1");
+	if (O.writers < 0 || O.readers < 0 || O.writers > 64 || O.readers > 64)
+		die("--writers and --readers must be within 0..64");
+	if (O.recall_queries < 0)
+		O.recall_queries = 0;
 	if (strcmp(O.storage, "plain") && strcmp(O.storage, "default") && strcmp(O.storage, "external") &&
 		strcmp(O.storage, "main") && strcmp(O.storage, "extended"))
 		die("--storage: plain, main, external, extended or default");
@@ -308,7 +331,8 @@ main(int argc, char **argv)
 		int			(*fn) (void);
 	}			subs[] = {
 		{"load", cmd_load}, {"gt", cmd_gt}, {"build", cmd_build}, {"query", cmd_query},
-		{"write", cmd_write}, {"churn", cmd_churn}, {"compare", cmd_compare}, {"smoke", cmd_smoke},
+		{"write", cmd_write}, {"churn", cmd_churn}, {"soak", cmd_soak}, {"compare", cmd_compare},
+		{"smoke", cmd_smoke},
 	};
 	struct option longopts[NOPTS + 2];
 	const char *sub;

@@ -16,6 +16,9 @@
  *   bench_write.c   inserts, deletes, VACUUM and the live-row bookkeeping;
  *                   'write'
  *   bench_churn.c   'churn': delete + VACUUM + reinsert rounds, side by side
+ *   bench_soak.c    'soak': inserts, deletes, searches and VACUUM side by side for a
+ *                   duration; a line per interval (rates, latency, sampled recall,
+ *                   index size and elements)
  *   bench_smoke.c   'smoke': every subcommand on a tiny data set, known answers
  */
 #ifndef VECBENCH_H
@@ -100,6 +103,14 @@ typedef struct Opts
 	char		storage[16];
 	char		note[256];
 	int			quiet;
+	int			duration;		/* soak */
+	int			report_every;
+	int			writers;
+	int			readers;
+	double		vacuum_interval;
+	int			recall_queries;
+	double		read_rate;
+	double		write_rate;
 } Opts;
 
 extern Opts O;
@@ -354,6 +365,8 @@ typedef struct WriteRecall
 } WriteRecall;
 
 void		live_init(LiveSet *L, long n);
+void		live_add(LiveSet *L, int64_t id, const float *v);
+void		live_compact(LiveSet *L);
 void		live_free(LiveSet *L);
 long		live_count(const LiveSet *L);
 uint64_t	live_hash(const LiveSet *L);
@@ -363,6 +376,8 @@ void		work_table_names(const Spec *s, const char *suffix, char *wt, size_t wtlen
 							 size_t widxlen);
 void		work_table(PGconn *c, const Dataset *ds, const Spec *s, const char *wt, const char *widx,
 					   BuildResult *br);
+void		prepare_insert(PGconn *c, const char *stmt, const char *table, const Spec *s);
+int			exec_insert(PGconn *c, const char *stmt, int64_t id, const float *v, int dim);
 double		delete_ids(PGconn *c, const char *table, const int64_t *ids, long n, int batch);
 double		timed_vacuum(PGconn *c, const char *table);
 double		reinsert_rows(PGconn *c, const Dataset *ds, const Spec *s, const char *table, const float **vecs,
@@ -387,8 +402,25 @@ typedef struct ChurnSummary
 	long		live_end;
 } ChurnSummary;
 
+typedef struct SoakSummary		/* the last 'soak' (for the smoke) */
+{
+	int			reports;		/* lines printed, the one at t = 0 included */
+	long		inserts,
+				deletes,
+				queries,
+				errors,
+				delete_missed;	/* DELETEs that found no row: the live set is tracked wrongly */
+	long		rows_table,		/* count(*) at the end */
+				rows_tracked;	/* the live set's count */
+	double		recall_min,		/* after warm-up */
+				recall_mean;
+	long long	size_min,
+				size_max;
+} SoakSummary;
+
 extern WriteSummary g_last_write;
 extern ChurnSummary g_last_churn;
+extern SoakSummary g_last_soak;
 
 /* ---- subcommands ---- */
 
@@ -399,6 +431,7 @@ int			cmd_query(void);
 int			cmd_compare(void);
 int			cmd_write(void);
 int			cmd_churn(void);
+int			cmd_soak(void);
 int			cmd_smoke(void);
 
 #endif							/* VECBENCH_H */
