@@ -260,3 +260,21 @@ CREATE INDEX wide_idx ON wide USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 
 CREATE INDEX wide_idx ON wide USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 8, storage = f16);
 SELECT elements FROM vechnsw_index_stats('wide_idx');
 DROP TABLE wide;
+
+-- The README's recipe: a domain keeps bad vectors out of the table (wrong
+-- length, NULL elements, NaN/Infinity, more than one dimension), and an index
+-- on a column of that domain works as on real[].
+CREATE DOMAIN pg_temp.embedding3 AS real[]
+  CHECK (array_ndims(VALUE) = 1 AND cardinality(VALUE) = 3
+         AND array_position(VALUE, NULL) IS NULL
+         AND NOT (VALUE && ARRAY['NaN', 'Infinity', '-Infinity']::real[]));
+CREATE TABLE ie_dom (id int, v pg_temp.embedding3);
+CREATE INDEX ie_dom_idx ON ie_dom USING vechnsw (v real_l2_ops);
+INSERT INTO ie_dom VALUES (1, '{1,2,3}'), (2, '{3,2,1}');
+SELECT bad, pg_temp.err(format('INSERT INTO ie_dom VALUES (9, %L)', bad)) AS result
+FROM (VALUES ('{1,2}'), ('{1,NULL,3}'), ('{1,NaN,3}'), ('{{1,2,3}}'), ('{1,2,-Infinity}')) AS t(bad);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ie_dom ORDER BY v <-> '{3,2,0}' LIMIT 1;
+SELECT id FROM ie_dom ORDER BY v <-> '{3,2,0}' LIMIT 1;
+RESET enable_seqscan;
+DROP TABLE ie_dom;

@@ -818,12 +818,20 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContext oldcxt;
 	float	   *vec;
 	int			dim;
+	VecRowContext rc;
+	ErrorContextCallback errcb;
 
 	/* NULL vectors are not indexed */
 	if (isnull[0])
 		return;
 
 	oldcxt = MemoryContextSwitchTo(bs->tmpcxt);
+	rc.tid = tid;
+	rc.index = bs->index;
+	errcb.callback = vec_row_errcontext;
+	errcb.arg = &rc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 
 	vec = vec_datum_to_vector(values[0], bs->info->metric, &dim);
 	if (bs->dim == 0 && bs->shared)
@@ -884,6 +892,7 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			(void) vec_mem_insert(bs, vec, tid);
 		bs->indtuples++;
 	}
+	error_context_stack = errcb.previous;
 	bs->reltuples++;
 	if (((int64) bs->reltuples & 255) == 0 && !IsParallelWorker())
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->reltuples);

@@ -543,6 +543,8 @@ vechnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 				oldcxt;
 	float	   *vec;
 	int			dim;
+	VecRowContext rc;
+	ErrorContextCallback errcb;
 
 	/* NULL vectors are not indexed */
 	if (isnull[0])
@@ -553,9 +555,16 @@ vechnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 								   ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
 
+	rc.tid = heap_tid;
+	rc.index = index;
+	errcb.callback = vec_row_errcontext;
+	errcb.arg = &rc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	vec = vec_datum_to_vector(values[0], info->metric, &dim);
 	if (vec != NULL)
 		vec_insert_on_disk(index, info, vec, dim, heap_tid, &pg_global_prng_state);
+	error_context_stack = errcb.previous;
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);

@@ -1225,6 +1225,21 @@ vec_cand_from_element(VecCand *out, VecElementTuple et, uint64 id)
 	memcpy(out->heaptids, et->heaptids, sizeof(ItemPointerData) * et->ntids);
 }
 
+/*
+ * Error context naming the heap row whose vector is being indexed (a build
+ * or an insert): a bad vector in a large table can then be found by its
+ * ctid.  arg is a VecRowContext.
+ */
+void
+vec_row_errcontext(void *arg)
+{
+	VecRowContext *rc = (VecRowContext *) arg;
+
+	errcontext("while indexing heap row (%u,%u) into index \"%s\"",
+			   ItemPointerGetBlockNumberNoCheck(rc->tid), ItemPointerGetOffsetNumberNoCheck(rc->tid),
+			   RelationGetRelationName(rc->index));
+}
+
 /* raise XX002 for a malformed item of an index page */
 void
 vec_report_corrupt(Relation index, BlockNumber blkno, OffsetNumber off, const char *what)

@@ -643,6 +643,12 @@ extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struc
 									VecIdSet *visited);
 extern bool vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
+typedef struct VecRowContext
+{
+	ItemPointer tid;
+	Relation	index;
+} VecRowContext;
+extern void vec_row_errcontext(void *arg);
 extern void vec_report_corrupt(Relation index, BlockNumber blkno, OffsetNumber off,
 							   const char *what) pg_attribute_noreturn();
 extern char *vec_page_tuple(Relation index, Page page, BlockNumber blkno, OffsetNumber off,
