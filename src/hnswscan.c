@@ -284,6 +284,15 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 				so->tidpos = 0;
 				continue;
 			}
+			/*
+			 * A heap TID goes to the executor: one with an invalid block
+			 * would reach the heap fetch as P_NEW (checked here, for the
+			 * rows returned, not for every element a search visits).
+			 */
+			if (!ItemPointerIsValid(&c->heaptids[so->tidpos]) ||
+				!BlockNumberIsValid(ItemPointerGetBlockNumberNoCheck(&c->heaptids[so->tidpos])))
+				vec_report_corrupt(scan->indexRelation, (BlockNumber) (c->id >> 16),
+								   (OffsetNumber) (c->id & 0xFFFF), "element holds an invalid heap TID");
 			scan->xs_heaptid = c->heaptids[so->tidpos++];
 			scan->xs_recheck = false;
 			/* f16: distances are lower bounds, the executor reorders */

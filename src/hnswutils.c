@@ -1306,14 +1306,6 @@ vec_element_at(Relation index, Page page, uint64 id, uint16 version, int dim, in
 			 !ItemPointerIsValid(&et->neighbortid) ||
 			 *len < offsetof(VecElementTupleData, data) + VEC_VECTOR_BYTES(dim, storage))
 		what = "element tuple header is out of range";
-	else
-	{
-		/* heap TIDs go to the executor: P_NEW must not come out of here */
-		for (int i = 0; i < et->ntids; i++)
-			if (!ItemPointerIsValid(&et->heaptids[i]) ||
-				!BlockNumberIsValid(ItemPointerGetBlockNumberNoCheck(&et->heaptids[i])))
-				what = "element holds an invalid heap TID";
-	}
 	if (what)
 		vec_report_corrupt(index, blk, off, what);
 	return et;

@@ -13,6 +13,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use VecidxTest;
 
 my $dim = 16;
 my $secs = 30;
@@ -118,18 +119,7 @@ cmp_ok($missing, '<=', int($rows / 10000) + 1, "rows not found by a search for t
 # recall@10 of 20 queries at the default ef_search, both modes
 for my $mode ('rabitq', 'exact')
 {
-	my $recall = $node->safe_psql(
-		'postgres', qq{
-CREATE TEMP TABLE qs AS SELECT q, ARRAY(SELECT ((q * 31 + d * 17) % 101) / 101.0 FROM generate_series(1, $dim) d)::real[] AS qv
-FROM generate_series(1, 20) q;
-SET enable_indexscan = off;
-CREATE TEMP TABLE ex AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
-RESET enable_indexscan;
-SET enable_seqscan = off;
-SET vechnsw.search_mode = $mode;
-CREATE TEMP TABLE ap AS SELECT q, id FROM qs, LATERAL (SELECT id FROM items ORDER BY v <-> qv LIMIT 10) s;
-SELECT (SELECT count(*) FROM ex JOIN ap USING (q, id)) / 200.0;
-});
+	my $recall = recall_at_10($node, $dim, "RESET vechnsw.ef_search; SET vechnsw.search_mode = $mode;");
 	# (measured 1.0 in both modes; floor 0.985: 3 of 200 answers)
 	cmp_ok($recall, '>=', 0.985, "recall\@10 with search_mode = $mode after the run: $recall (floor 0.985)");
 }
