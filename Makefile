@@ -1,7 +1,7 @@
 # vecidx: PostgreSQL extension (PGXS)
 EXTENSION = vecidx
 MODULE_big = vecidx
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 OBJS = \
 	src/vecidx.o \
@@ -16,11 +16,11 @@ OBJS = \
 	src/hnswcheck.o \
 	src/rabitq.o
 
-DATA = sql/vecidx--0.1.0.sql sql/vecidx--0.1.0--0.2.0.sql
+DATA = sql/vecidx--0.1.0.sql sql/vecidx--0.1.0--0.2.0.sql sql/vecidx--0.2.0--0.3.0.sql
 HEADERS = src/vecidx.h
 
 # pg_regress tests: sql/NAME.sql -> expected/NAME.out
-REGRESS = vector_ops input_errors vechnsw_basic vechnsw_recall vechnsw_maintenance vechnsw_rabitq vechnsw_storage vechnsw_parallel vechnsw_vacuum
+REGRESS = vector_ops input_errors vechnsw_basic vechnsw_recall vechnsw_maintenance vechnsw_rabitq vechnsw_storage vechnsw_parallel vechnsw_vacuum vechnsw_usability
 REGRESS_OPTS = --inputdir=. --outputdir=$(or $(REGRESS_OUTDIR),.)
 
 # isolation tests: test/isolation/specs/NAME.spec -> test/isolation/expected/NAME.out

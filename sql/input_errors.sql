@@ -178,7 +178,7 @@ SELECT pg_temp.err($$ALTER INDEX ie_opts_a SET (m = 101)$$) AS alter_m_101;
 
 -- Index definitions the access method does not support.
 SELECT q, pg_temp.err(q) AS result FROM (VALUES
-	($$CREATE INDEX ON ie_opts USING vechnsw (v)$$),
+	($$CREATE INDEX ON ie_opts USING vechnsw ((v::float8[]))$$),
 	($$CREATE INDEX ON ie_opts USING vechnsw (id)$$),
 	($$CREATE INDEX ON ie_opts USING vechnsw (v real_l2_ops, v real_cosine_ops)$$),
 	($$CREATE UNIQUE INDEX ON ie_opts USING vechnsw (v real_l2_ops)$$),

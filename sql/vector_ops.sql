@@ -91,7 +91,13 @@ WHERE proname IN ('l2_distance', 'cosine_distance', 'inner_product',
 ORDER BY proname;
 SELECT oprname, oprcode::regproc, oprcom::regoper
 FROM pg_operator WHERE oprname IN ('<->', '<=>', '<#>') AND oprleft = 'real[]'::regtype
+	AND oprright = 'real[]'::regtype
 ORDER BY oprname;
+-- each also takes query vectors of five other numeric array types (0.3.0)
+SELECT oprname, string_agg(oprright::regtype::text, ', ' ORDER BY oprright::regtype::text) AS query_types
+FROM pg_operator WHERE oprname IN ('<->', '<=>', '<#>') AND oprleft = 'real[]'::regtype
+	AND oprright <> 'real[]'::regtype
+GROUP BY oprname ORDER BY oprname;
 
 -- vecidx_rabitq_debug(o, q, centroid, seed): the RaBitQ estimate of the
 -- squared L2 distance between o and q (o encoded against the centroid with

@@ -23,6 +23,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/lsyscache.h"
 
 #include "vecidx.h"
 
@@ -549,19 +550,82 @@ vec_has_nonfinite(const float *v, int n)
 }
 
 /*
- * Extract the float4 values of a one-dimensional real[] and validate them.
- * Returns a pointer into the (detoasted) array; *dim receives the length.
+ * Convert the elements of a query-side array of another numeric type to
+ * float4, with the same errors as the element type's cast to real (22003
+ * when a value is out of range for real).  Drivers send float8[]; array
+ * literals are numeric[] or integer[] (their exact operators keep the
+ * parser from finding two equally good candidates, see the install script).
+ */
+static float4 *
+vec_array_to_float4(ArrayType *a, int n)
+{
+	Oid			elemtype = ARR_ELEMTYPE(a);
+	float4	   *v = palloc(sizeof(float4) * n);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	char	   *p = ARR_DATA_PTR(a);
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		d = fetch_att(p, typbyval, typlen);
+
+		switch (elemtype)
+		{
+			case FLOAT8OID:
+				{
+					float8		x = DatumGetFloat8(d);
+					float4		f = (float4) x;
+
+					/* float8 -> real: as dtof, NaN and Infinity are caught later */
+					if (unlikely(isinf(f)) && !isinf(x))
+						float_overflow_error();
+					if (unlikely(f == 0.0f) && x != 0.0)
+						float_underflow_error();
+					v[i] = f;
+					break;
+				}
+			case NUMERICOID:
+				v[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+				break;
+			case INT2OID:
+				v[i] = (float4) DatumGetInt16(d);
+				break;
+			case INT4OID:
+				v[i] = (float4) DatumGetInt32(d);
+				break;
+			case INT8OID:
+				v[i] = (float4) DatumGetInt64(d);
+				break;
+		}
+		p = att_addlength_pointer(p, typlen, p);
+		p = (char *) att_align_nominal(p, typalign);
+	}
+	return v;
+}
+
+/*
+ * Extract the float4 values of a one-dimensional array and validate them.
+ * For real[] returns a pointer into the (detoasted) array; the query side
+ * of the operators also takes float8[], numeric[], smallint[], integer[] and
+ * bigint[], whose values are converted into a palloc'd copy.  *dim receives
+ * the length.
  */
 float4 *
 vec_array_values(ArrayType *a, int *dim)
 {
 	int			n;
 	float4	   *v;
+	Oid			elemtype = ARR_ELEMTYPE(a);
 
-	if (ARR_ELEMTYPE(a) != FLOAT4OID)
+	if (elemtype != FLOAT4OID && elemtype != FLOAT8OID && elemtype != NUMERICOID &&
+		elemtype != INT2OID && elemtype != INT4OID && elemtype != INT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("vector must be an array of real")));
+				 errmsg("vector must be an array of real"),
+				 errdetail("Query vectors may also be arrays of double precision, numeric, smallint, integer or bigint; this one holds %s.",
+						   format_type_be(elemtype))));
 	if (ARR_NDIM(a) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -582,7 +646,10 @@ vec_array_values(ArrayType *a, int *dim)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("vector must have at least 1 dimension")));
 
-	v = (float4 *) ARR_DATA_PTR(a);
+	if (elemtype == FLOAT4OID)
+		v = (float4 *) ARR_DATA_PTR(a);
+	else
+		v = vec_array_to_float4(a, n);
 	if (unlikely(vec_has_nonfinite(v, n)))
 	{
 		for (int i = 0; i < n; i++)

@@ -7,7 +7,9 @@
  * vechnsw.ef_search elements and returns their heap TIDs nearest first.
  * When the executor wants more rows than that, the scan searches again
  * with a list twice as long and returns, nearest first, the elements it had
- * not returned yet.  With storage = f32, rows come with exact distances
+ * not returned yet; the list grows to vechnsw.max_scan_tuples elements at
+ * most, and the scan ends there (the work limit for filters that reject
+ * most rows).  With storage = f32, rows come with exact distances
  * (xs_recheckorderby = false); with storage = f16, with lower bounds of
  * them (see vec_elem_distance) and xs_recheckorderby = true, so the
  * executor computes each row's exact distance and returns rows in exact
@@ -57,6 +59,7 @@ typedef struct VecScanOpaqueData
 	int			pos;
 	int			tidpos;
 	int			ef;
+	int			maxef;			/* the list grows no longer: the work limit */
 	bool		strict;			/* vechnsw.scan_order = strict at rescan */
 	float		slack;			/* vechnsw.rabitq_slack at rescan */
 	float		lastdist;
@@ -125,6 +128,7 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	 */
 	if (so->info->storage == VEC_STORAGE_F16)
 		so->ef++;
+	so->maxef = Max(so->ef, vechnsw_max_scan_tuples);
 	so->lastdist = -get_float4_infinity();
 }
 
@@ -311,19 +315,21 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			return false;
 
 		/*
-		 * The executor wants more rows: search again with a longer list.  A
-		 * list beyond VECHNSW_MAX_SCAN_EF (arrays of hundreds of megabytes
-		 * per search) fails cleanly rather than with a huge allocation.
+		 * The executor wants more rows (a filter rejected the ones returned,
+		 * or the LIMIT is past ef_search): search again with a list twice as
+		 * long, up to vechnsw.max_scan_tuples elements.  There the scan ends:
+		 * a filter that rejects nearly every row would otherwise walk the
+		 * whole index.
 		 */
-		if (so->ef >= VECHNSW_MAX_SCAN_EF)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("vechnsw scan of index \"%s\" would need a candidate list of more than %d elements",
-							RelationGetRelationName(scan->indexRelation), VECHNSW_MAX_SCAN_EF),
-					 errdetail("The query has consumed %d rows of the index scan and wants more.",
-							   so->ef),
-					 errhint("A filter that rejects most of the rows the index returns is better served by a partial index or a sequential scan.")));
-		so->ef = Min(so->ef * 2, VECHNSW_MAX_SCAN_EF);
+		if (so->ef >= so->maxef)
+		{
+			ereport(DEBUG1,
+					(errmsg_internal("vechnsw scan of index \"%s\" ends at vechnsw.max_scan_tuples = %d elements",
+									 RelationGetRelationName(scan->indexRelation), so->maxef)));
+			so->done = true;
+			return false;
+		}
+		so->ef = Min(so->ef * 2, so->maxef);
 		vec_read_meta(scan->indexRelation, &meta);
 		vec_scan_search(scan, &meta);
 	}

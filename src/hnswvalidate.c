@@ -3,11 +3,13 @@
  * hnswvalidate.c
  *	  Opclass validator for vechnsw (amvalidate).
  *
- * An opclass is valid when its family has exactly one ordering operator,
- * strategy 1, (real[], real[]) -> float8, sorting with a btree float
- * family, and support function 1 with the signature
- * (real[], real[]) -> float8 that the index recognises as one of its
- * kernels.  Problems are reported with INFO and make the result false, as
+ * An opclass is valid when its family has support function 1 with the
+ * signature (real[], real[]) -> float8 that the index recognises as one of
+ * its kernels, and ordering operators of strategy 1 sorting with a btree
+ * float family: exactly one (real[], real[]) -> float8, and any number
+ * taking a query vector of another numeric array type (double precision[],
+ * numeric[], smallint[], integer[], bigint[]) on the right, all computing
+ * the support function's distance.  Problems are reported with INFO and make the result false, as
  * PostgreSQL's own validators do.
  *
  *-------------------------------------------------------------------------
@@ -30,6 +32,15 @@
 #include "vecidx.h"
 
 #define FLOAT4ARRAY FLOAT4ARRAYOID
+
+/* query-side types an ordering operator may take besides real[] */
+static bool
+vec_query_type_ok(Oid type)
+{
+	return type == FLOAT4ARRAYOID || type == FLOAT8ARRAYOID ||
+		type == NUMERICARRAYOID || type == INT2ARRAYOID ||
+		type == INT4ARRAYOID || type == INT8ARRAYOID;
+}
 
 /* access method of an operator family */
 static Oid
@@ -61,6 +72,8 @@ vechnswvalidate(Oid opclassoid)
 			   *oprlist;
 	int			nops = 0,
 				nprocs = 0;
+	bool		have_metric = false;
+	VecMetric	family_metric = VEC_METRIC_L2;
 
 	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
 	if (!HeapTupleIsValid(classtup))
@@ -116,7 +129,12 @@ vechnswvalidate(Oid opclassoid)
 		{
 			VecMetric	metric;
 
-			if (!vec_metric_lookup(procform->amproc, &metric))
+			if (vec_metric_lookup(procform->amproc, &metric))
+			{
+				have_metric = true;
+				family_metric = metric;
+			}
+			else
 			{
 				ereport(INFO,
 						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -134,7 +152,6 @@ vechnswvalidate(Oid opclassoid)
 		HeapTuple	oprtup = &oprlist->members[i]->tuple;
 		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(oprtup);
 
-		nops++;
 		if (oprform->amopstrategy != 1)
 		{
 			ereport(INFO,
@@ -154,9 +171,16 @@ vechnswvalidate(Oid opclassoid)
 							opfamilyname, format_operator(oprform->amopopr))));
 			result = false;
 		}
+		/*
+		 * real[] on the left; on the right real[] (exactly one such operator)
+		 * or another numeric array type for query vectors, computing the same
+		 * distance as support function 1: the scan ranks by that function's
+		 * kernel whichever of the family's operators the query used.
+		 */
 		if (!check_amop_signature(oprform->amopopr, FLOAT8OID,
 								  oprform->amoplefttype, oprform->amoprighttype) ||
-			oprform->amoplefttype != FLOAT4ARRAY || oprform->amoprighttype != FLOAT4ARRAY)
+			oprform->amoplefttype != FLOAT4ARRAY ||
+			!vec_query_type_ok(oprform->amoprighttype))
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -164,13 +188,30 @@ vechnswvalidate(Oid opclassoid)
 							opfamilyname, format_operator(oprform->amopopr))));
 			result = false;
 		}
+		else
+		{
+			VecMetric	metric;
+
+			if (oprform->amoprighttype == FLOAT4ARRAY)
+				nops++;
+			if (have_metric &&
+				(!vec_metric_lookup(get_opcode(oprform->amopopr), &metric) ||
+				 metric != family_metric))
+			{
+				ereport(INFO,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("vechnsw operator family \"%s\" contains operator %s that does not compute the distance of its support function",
+								opfamilyname, format_operator(oprform->amopopr))));
+				result = false;
+			}
+		}
 	}
 
 	if (nops != 1)
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("vechnsw operator family \"%s\" must contain exactly one operator, has %d",
+				 errmsg("vechnsw operator family \"%s\" must contain exactly one operator on real[] and real[], has %d",
 						opfamilyname, nops)));
 		result = false;
 	}

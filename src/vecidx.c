@@ -34,6 +34,7 @@ int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
 double		vechnsw_rabitq_slack = 0.5;
 int			vechnsw_scan_order = VEC_ORDER_STRICT;
+int			vechnsw_max_scan_tuples = VECHNSW_DEFAULT_MAX_SCAN_TUPLES;
 
 static const struct config_enum_entry vec_scan_order_options[] = {
 	{"relaxed", VEC_ORDER_RELAXED, false},
@@ -108,6 +109,14 @@ _PG_init(void)
 							 "it next, so a LIMIT gets all its rows but distances may step back.",
 							 &vechnsw_scan_order, VEC_ORDER_STRICT, vec_scan_order_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vechnsw.max_scan_tuples",
+							"Most index elements a vechnsw scan returns before it ends.",
+							"A scan whose rows a filter rejects keeps searching with longer lists; "
+							"it stops, returning no more rows, once its list would grow past this "
+							"many elements (or past ef_search, if larger).",
+							&vechnsw_max_scan_tuples,
+							VECHNSW_DEFAULT_MAX_SCAN_TUPLES, 1, VECHNSW_MAX_SCAN_EF,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vechnsw");
 }
 

@@ -27,6 +27,7 @@
  * ----------------------------------------------------------------
  */
 #define VECHNSW_MAX_SCAN_EF		1000000	/* longest result list a scan grows to */
+#define VECHNSW_DEFAULT_MAX_SCAN_TUPLES 20000	/* vechnsw.max_scan_tuples */
 #define VECHNSW_MAX_DIM			4000	/* f16 vector must fit in one page */
 #define VECHNSW_MAX_DIM_F32		2000	/* f32 vector must fit in one page */
 #define VECHNSW_DEFAULT_M		16
@@ -433,6 +434,7 @@ extern int	vechnsw_ef_search;
 extern int	vechnsw_search_mode;
 extern double vechnsw_rabitq_slack;
 extern int	vechnsw_scan_order;
+extern int	vechnsw_max_scan_tuples;
 extern void _PG_init(void);
 extern VecIndexInfo *vec_index_info(Relation index);
 extern char *vechnswbuildphasename(int64 phasenum);
