@@ -261,6 +261,34 @@ CREATE INDEX wide_idx ON wide USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 
 SELECT elements FROM vechnsw_index_stats('wide_idx');
 DROP TABLE wide;
 
+-- The codes' centroid (4 bytes per dimension) fits the meta page up to 2,017
+-- dimensions; f16 elements with codes fit a page beyond that, where the index
+-- stores no codes.  (Up to 0.3.0 the centroid was written past the page: a
+-- segmentation fault on the first insert, a corrupt meta page after a build.)
+CREATE TEMP TABLE wide16 (id int, v real[]);
+CREATE INDEX wide16_idx ON wide16 USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 8, storage = f16);
+INSERT INTO wide16 SELECT i, array_fill(i::real, ARRAY[2040]) FROM generate_series(1, 3) i;
+SELECT vechnsw_index_check('wide16_idx', true);
+SET enable_seqscan = off;
+SELECT id FROM wide16 ORDER BY v <-> array_fill(2.2::real, ARRAY[2040]) LIMIT 2;
+RESET enable_seqscan;
+DROP INDEX wide16_idx;
+CREATE INDEX wide16_idx ON wide16 USING vechnsw (v real_l2_ops) WITH (bits = 1, m = 8, storage = f16);
+SELECT vechnsw_index_check('wide16_idx', true);
+-- (codes: a scan makes RaBitQ estimates; without: none)
+SET enable_seqscan = off;
+SELECT FROM vechnsw_search_counters(true);
+SELECT id FROM wide16 ORDER BY v <-> array_fill(2.2::real, ARRAY[2040]) LIMIT 1;
+SELECT estimates > 0 AS codes_at_2040 FROM vechnsw_search_counters(true);
+TRUNCATE wide16;
+INSERT INTO wide16 SELECT i, array_fill(i::real, ARRAY[2017]) FROM generate_series(1, 3) i;
+REINDEX INDEX wide16_idx;
+SELECT vechnsw_index_check('wide16_idx', true);
+SELECT id FROM wide16 ORDER BY v <-> array_fill(2.2::real, ARRAY[2017]) LIMIT 1;
+SELECT estimates > 0 AS codes_at_2017 FROM vechnsw_search_counters(true);
+RESET enable_seqscan;
+DROP TABLE wide16;
+
 -- The README's recipe: a domain keeps bad vectors out of the table (wrong
 -- length, NULL elements, NaN/Infinity, more than one dimension), and an index
 -- on a column of that domain works as on real[].

@@ -12,8 +12,9 @@
 -- implicitly to real[] gets its own exact variant: with a float8[] variant
 -- alone, ARRAY[0.1, 0.2] (numeric[]) would cast implicitly to both real[]
 -- and float8[], and the parser would refuse the operator as not unique.
--- The price: an operator between two untyped literals ('{1,2}' <-> '{3,4}')
--- is now ambiguous and needs a cast on one side.  The plain functions
+-- An operator between two untyped literals ('{1,2}' <-> '{3,4}') needs a
+-- cast on one side (it did before: the geometric types have <-> too).  The
+-- plain functions
 -- (l2_distance, ...) keep their one real[] signature, so that calls with
 -- untyped literals still resolve; the operators' cross-type variants call
 -- the same C functions under the names vecidx_l2_distance,

@@ -245,15 +245,16 @@ vec_check_tuple_sizes(Relation index, int dim, int storage, int code_bytes, int 
 
 /*
  * Size of one code slot (factors + one bit per padded dimension), or 0
- * when codes are off or a level-0 list with codes would take more than
- * three quarters of a page.
+ * when codes are off, a level-0 list with codes would take more than
+ * three quarters of a page, or the centroid would not fit the meta page
+ * (VEC_META_MAX_CENTROID_DIM, 2,017 dimensions with 8 kB pages).
  */
 int
 vec_code_bytes(int bits, int dim, int m)
 {
 	int			slot;
 
-	if (bits == 0 || dim == 0)
+	if (bits == 0 || dim == 0 || dim > VEC_META_MAX_CENTROID_DIM)
 		return 0;
 	slot = sizeof(VecRqFactors) + vec_rq_padded_dim(dim) / 8;
 	if (VEC_NEIGHBOR_TUPLE_SIZE(0, m, slot) > VEC_PAGE_USABLE * 3 / 4)

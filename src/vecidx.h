@@ -255,6 +255,14 @@ typedef VecNeighborTupleData *VecNeighborTuple;
 #define VEC_LEVEL_START(lc, m)	((lc) == 0 ? 0 : (m) * ((lc) + 1))
 #define VEC_LEVEL_CAP(lc, m)		((lc) == 0 ? 2 * (m) : (m))
 
+/*
+ * Most dimensions whose RaBitQ centroid (one float4 each) fits the meta page
+ * after its fixed fields; above it an index stores no codes.
+ */
+#define VEC_META_MAX_CENTROID_DIM \
+	((int) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VecPageOpaqueData)) - \
+			 offsetof(VecMetaPageData, centroid)) / sizeof(float4)))
+
 /* usable bytes of an empty element page for tuples (incl. line pointers) */
 #define VEC_PAGE_USABLE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VecPageOpaqueData)))
