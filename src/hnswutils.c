@@ -1131,6 +1131,73 @@ vec_dg_check_blkno(VecDiskGraph *dg, BlockNumber blkno, OffsetNumber off)
 }
 
 /*
+ * Recent buffers.  Pinning a block through ReadBuffer looks it up in the
+ * shared buffer mapping table under a partition lock: on a graph walk that
+ * is one lookup per element visited, the largest share of a query's time
+ * after the distances.  Each backend keeps, per index, the buffer each block
+ * was found in last time, and first asks ReadRecentBuffer (PostgreSQL 14+)
+ * to pin that buffer if it still holds the block: a check of the buffer's
+ * tag under its header spinlock, no table lookup.  A wrong hint (the buffer
+ * was evicted and reused) costs one failed check and a normal ReadBuffer.
+ * The hints live in TopMemoryContext, in VEC_NHINTS slots keyed by
+ * relfilenode and replaced round robin, so an index rewritten by REINDEX or
+ * TRUNCATE simply stops being hinted; a slot taken over by another index
+ * while a walk still points at it only gives failed checks.
+ */
+#define VEC_NHINTS 8
+
+static VecBufHints vec_hints[VEC_NHINTS];
+static int	vec_hints_next = 0;
+
+static VecBufHints *
+vec_buf_hints(Relation index)
+{
+	VecBufHints *h;
+
+	for (int i = 0; i < VEC_NHINTS; i++)
+		if (vec_hints[i].bufs != NULL && RelFileNodeEquals(vec_hints[i].node, index->rd_node))
+			return &vec_hints[i];
+	h = &vec_hints[vec_hints_next];
+	vec_hints_next = (vec_hints_next + 1) % VEC_NHINTS;
+	if (h->bufs != NULL)
+		pfree(h->bufs);
+	h->node = index->rd_node;
+	h->size = Max(RelationGetNumberOfBlocks(index), 64);
+	h->bufs = MemoryContextAllocExtended(TopMemoryContext, sizeof(Buffer) * h->size,
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	return h;
+}
+
+/*
+ * Pin block blkno of the index (already checked to exist), through the
+ * recent-buffer hint when it is right.
+ */
+static Buffer
+vec_dg_read(VecDiskGraph *dg, BlockNumber blkno)
+{
+	VecBufHints *h = dg->hints;
+	Buffer		buf;
+
+	if (blkno < h->size && h->bufs[blkno] != InvalidBuffer &&
+		RelFileNodeEquals(h->node, dg->index->rd_node) &&
+		ReadRecentBuffer(dg->index->rd_node, MAIN_FORKNUM, blkno, h->bufs[blkno]))
+		return h->bufs[blkno];
+	buf = ReadBuffer(dg->index, blkno);
+	if (!RelFileNodeEquals(h->node, dg->index->rd_node))
+		return buf;
+	if (blkno >= h->size)
+	{
+		BlockNumber newsize = Max(h->size * 2, blkno + 1);
+
+		h->bufs = repalloc_huge(h->bufs, sizeof(Buffer) * newsize);
+		memset(h->bufs + h->size, 0, sizeof(Buffer) * (newsize - h->size));
+		h->size = newsize;
+	}
+	h->bufs[blkno] = buf;
+	return buf;
+}
+
+/*
  * Pin (reusing the last pin when possible) and share-lock a block.
  * Only one buffer lock is ever held by these routines.
  */
@@ -1146,7 +1213,7 @@ vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 		dg->buf = InvalidBuffer;
 		dg->blkno = InvalidBlockNumber;
 		vec_dg_check_blkno(dg, blkno, InvalidOffsetNumber);
-		dg->buf = ReadBuffer(dg->index, blkno);
+		dg->buf = vec_dg_read(dg, blkno);
 		dg->blkno = blkno;
 	}
 	LockBuffer(dg->buf, BUFFER_LOCK_SHARE);
@@ -1366,7 +1433,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		{
 			/* an ERROR releases the pins and locks held (resource owner) */
 			vec_dg_check_blkno(dg, blk, (OffsetNumber) (nbrs[i].id & 0xFFFF));
-			bufs[i] = ReadBuffer(dg->index, blk);
+			bufs[i] = vec_dg_read(dg, blk);
 			__builtin_prefetch(BufferGetPage(bufs[i]));
 		}
 	}
@@ -1649,6 +1716,7 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->g.dim = dim;
 	dg->g.m = info->m;
 	dg->index = index;
+	dg->hints = vec_buf_hints(index);
 	dg->buf = InvalidBuffer;
 	dg->blkno = InvalidBlockNumber;
 	dg->code_bytes = info->code_bytes;

@@ -629,10 +629,23 @@ extern void vec_walk_init(VecPageWalk *w, Relation index, BufferAccessStrategy s
 extern Page vec_walk_next(VecPageWalk *w, int lockmode, Buffer *buf);
 
 /* disk graph (hnswutils.c), used by insert, scan and VACUUM */
+/*
+ * This backend's hint of which shared buffer held each block of an index
+ * last time (hnswutils.c, vec_dg_read): a few slots, each an index's
+ * relfilenode and an array by block number.
+ */
+typedef struct VecBufHints
+{
+	RelFileNode node;
+	Buffer	   *bufs;
+	BlockNumber size;
+} VecBufHints;
+
 typedef struct VecDiskGraph
 {
 	VecGraph	g;
 	Relation	index;
+	VecBufHints *hints;			/* recent buffers of this index's blocks */
 	Buffer		buf;			/* last pinned buffer, kept to save pins */
 	BlockNumber blkno;
 	BlockNumber nblocks;		/* the index's size when last asked */
