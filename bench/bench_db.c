@@ -420,14 +420,31 @@ meta_set(PGconn *c, const char *tbl, const char *key, long rows)
 	PQfreemem(esc_k);
 }
 
-/* (re)create TABLE (idcol bigint, v TYPE) with the --storage of v */
+/*
+ * The storage of v in a table (idcol bigint, v) whose values take value_bytes
+ * uncompressed.  "auto": PLAIN when the row fits a heap page uncompressed
+ * (24-byte tuple header + 8-byte id + the value within MaxHeapTupleSize, 8160
+ * bytes with 8 kB pages: 2,026 dimensions as real[]), EXTERNAL above (out of
+ * line, never compressed).  The query and extra tables (side) always get
+ * "auto": the query table stands for the query parameter, which must not
+ * cost a de-TOAST per row compared whatever the base table's --storage.
+ */
+const char *
+vector_storage(long value_bytes, int side)
+{
+	if (!side && strcmp(O.storage, "auto") != 0)
+		return O.storage;
+	return 24 + 8 + value_bytes <= 8160 ? "plain" : "external";
+}
+
+/* (re)create TABLE (idcol bigint, v TYPE) with storage of v (default: the type's) */
 static void
-create_vector_table(PGconn *c, const char *table, const char *idcol, const char *type)
+create_vector_table(PGconn *c, const char *table, const char *idcol, const char *type, const char *storage)
 {
 	db_exec(c, "DROP TABLE IF EXISTS %s CASCADE", table);
 	db_exec(c, "CREATE TABLE %s (%s bigint NOT NULL, v %s NOT NULL)", table, idcol, type);
-	if (strcmp(O.storage, "default") != 0)
-		db_exec(c, "ALTER TABLE %s ALTER COLUMN v SET STORAGE %s", table, O.storage);
+	if (strcmp(storage, "default") != 0)
+		db_exec(c, "ALTER TABLE %s ALTER COLUMN v SET STORAGE %s", table, storage);
 }
 
 /* a finished query or side table: primary key, statistics, marker */
@@ -452,7 +469,8 @@ copy_put(PGconn *c, PQExpBuffer b)
 
 /* (re)create TABLE (idcol bigint, v real[]) and fill it with binary COPY */
 static double
-copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs, long n, int dim, long id0)
+copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs, long n, int dim, long id0,
+			 const char *storage)
 {
 	PQExpBufferData b;
 	PGresult   *r;
@@ -465,7 +483,7 @@ copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs,
 	static const char hdr[] = "PGCOPY\n\377\r\n\0";
 	uint16_t	be16;
 
-	create_vector_table(c, table, idcol, "real[]");
+	create_vector_table(c, table, idcol, "real[]", storage);
 	db_exec(c, "BEGIN");
 	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", table);
 	r = PQexec(c, sql);
@@ -522,13 +540,16 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 				tq[160],
 				tx[160],
 				key[400];
+	const char *storage,
+			   *side = vector_storage(24 + 4L * ds->dim, 1);
 
 	memset(lr, 0, sizeof(*lr));
 	ensure_meta_table(c);
 	base_table_name(ds, base, sizeof(base));
 	snprintf(tq, sizeof(tq), "%s_q", base);
 	snprintf(tx, sizeof(tx), "%s_x", base);
-	snprintf(key, sizeof(key), "%s-%s", ds->tabkey, O.storage);
+	storage = vector_storage(24 + 4L * ds->dim, 0);
+	snprintf(key, sizeof(key), "%s-%s", ds->tabkey, storage);
 	if (!O.force && meta_matches(c, base, key, ds->n))
 	{
 		lr->skipped = 1;
@@ -540,22 +561,22 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 		double		t0;
 
 		db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE '%s%%'", base);
-		lr->seconds = copy_vectors(c, base, "id", ds->base, ds->n, ds->dim, 0);
+		lr->seconds = copy_vectors(c, base, "id", ds->base, ds->n, ds->dim, 0, storage);
 		t0 = now_sec();
 		db_exec(c, "VACUUM (ANALYZE) %s", base);
 		lr->vacuum_seconds = now_sec() - t0;
 		meta_set(c, base, key, ds->n);
 	}
-	snprintf(key, sizeof(key), "%s-q-%016llx", ds->tabkey, (unsigned long long) ds->ck_query);
+	snprintf(key, sizeof(key), "%s-q-%016llx-%s", ds->tabkey, (unsigned long long) ds->ck_query, side);
 	if (O.force || !meta_matches(c, tq, key, ds->nq))
 	{
-		copy_vectors(c, tq, "qid", ds->query, ds->nq, ds->dim, 0);
+		copy_vectors(c, tq, "qid", ds->query, ds->nq, ds->dim, 0, side);
 		finish_side_table(c, tq, "qid", key, ds->nq);
 	}
-	snprintf(key, sizeof(key), "%s-x-%016llx", ds->tabkey, (unsigned long long) ds->ck_extra);
+	snprintf(key, sizeof(key), "%s-x-%016llx-%s", ds->tabkey, (unsigned long long) ds->ck_extra, side);
 	if (O.force || !meta_matches(c, tx, key, ds->nextra))
 	{
-		copy_vectors(c, tx, "xid", ds->extra, ds->nextra, ds->dim, 0);
+		copy_vectors(c, tx, "xid", ds->extra, ds->nextra, ds->dim, 0, side);
 		finish_side_table(c, tx, "xid", key, ds->nextra);
 	}
 	lr->table_bytes = db_int(c, "SELECT pg_table_size('%s')", base);
@@ -594,15 +615,18 @@ ensure_spec_tables(PGconn *c, const Dataset *ds, const Spec *s)
 		const char *idcol = pass == 0 ? "id" : "qid";
 		long		rows = pass == 0 ? ds->n : ds->nq;
 		char	   *srckey;
+		const char *storage;
 
+		/* the uncompressed size of the value in the spec's type decides "auto" */
+		storage = vector_storage(db_int(c, "SELECT pg_column_size(v::%s) FROM %s LIMIT 1", s->type, src), pass);
 		srckey = db_value(c, "SELECT key || ':' || loaded FROM vecbench_meta WHERE tbl = '%s'", src);
-		snprintf(key, sizeof(key), "%s|%s|%s", srckey ? srckey : "?", s->type, O.storage);
+		snprintf(key, sizeof(key), "%s|%s|%s", srckey ? srckey : "?", s->type, storage);
 		free(srckey);
 		if (!O.force && meta_matches(c, dst, key, rows))
 			continue;
 		if (!O.quiet)
-			fprintf(stderr, "load: creating %s (%s) from %s\n", dst, s->type, src);
-		create_vector_table(c, dst, idcol, s->type);
+			fprintf(stderr, "load: creating %s (%s, storage %s) from %s\n", dst, s->type, storage, src);
+		create_vector_table(c, dst, idcol, s->type, storage);
 		db_exec(c, "INSERT INTO %s SELECT %s, v::%s FROM %s", dst, idcol, s->type, src);
 		if (pass == 1)
 			finish_side_table(c, dst, idcol, key, rows);

@@ -438,6 +438,13 @@ query_connection(QueryJob *J, const Spec *s, const char *sql, const char *value,
 		db_exec(c, "SET plan_cache_mode = force_generic_plan");
 	if (O.exact || !has_index(s))
 		db_exec(c, "SET enable_indexscan = off; SET enable_bitmapscan = off");
+	else
+		/*
+		 * The index's figures are the point: on a small table the planner
+		 * may rightly prefer a sequential scan, which would measure exact
+		 * answers instead.
+		 */
+		db_exec(c, "SET enable_seqscan = off");
 	if (value && value[0] && s->guc[0])
 		db_exec(c, "SET %s = %s", s->guc, value);
 	if (!J->server_side)

@@ -428,7 +428,7 @@ json_run_begin(Json *j, const char *sub, const Dataset *ds, const Spec *s)
 	j_str(j, "plan", O.generic ? "generic" : "custom");
 	j_bool(j, "server_side", O.server_side);
 	j_bool(j, "exact", O.exact);
-	j_str(j, "storage", O.storage);
+	j_str(j, "storage", ds ? vector_storage(24 + 4L * ds->dim, 0) : O.storage);
 	j_int(j, "threads", g_threads);
 	j_arr(j, "set");
 	for (i = 0; i < O.nsets; i++)

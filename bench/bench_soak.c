@@ -199,6 +199,8 @@ soak_connection(Soak *S)
 
 	if (O.exact || !has_index(S->s))
 		db_exec(c, "SET enable_indexscan = off; SET enable_bitmapscan = off");
+	else
+		db_exec(c, "SET enable_seqscan = off");	/* measure the index */
 	if (S->value[0] && S->s->guc[0] && has_index(S->s))
 		db_exec(c, "SET %s = %s", S->s->guc, S->value);
 	return c;

@@ -87,7 +87,9 @@ usage(FILE *f)
 			"general:\n"
 			"  --set NAME=VALUE   SET on every connection (repeatable), e.g. maintenance_work_mem=2GB\n"
 			"  --conninfo STR     libpq connection string (default: PGHOST, PGPORT, ... from the environment)\n"
-			"  --table NAME       base table name      --storage plain|default|external (plain)\n"
+			"  --table NAME       base table name\n"
+			"  --storage auto|plain|main|external|extended|default   of the base table's vector column\n"
+			"                     (auto: plain when the row fits a page uncompressed, else external)\n"
 			"  --results FILE     JSON lines appended (default results.jsonl beside the binary; '-' none)\n"
 			"  --note TEXT        stored in the JSON   --threads T (ground truth)   --force (reload)\n"
 			"  --progress/--no-progress               --quiet\n");
@@ -260,7 +262,7 @@ set_defaults(void)
 		{"k", "10"}, {"values", ""}, {"clients", "1"}, {"repeat", "1"}, {"warmup", "1"},
 		{"plan", "generic"}, {"runs", "1"}, {"insert-rows", "1000"}, {"batches", "1,10,100"},
 		{"delete-frac", "-1"}, {"delete-batch", "100"}, {"cycles", "-1"}, {"cycle-frac", "-1"},
-		{"reinsert-batch", "100"}, {"write-nq", "-1"}, {"storage", "plain"}, {"duration", "180"},
+		{"reinsert-batch", "100"}, {"write-nq", "-1"}, {"storage", "auto"}, {"duration", "180"},
 		{"report-every", "15"}, {"writers", "2"}, {"readers", "2"}, {"vacuum-interval", "20"},
 		{"recall-queries", "20"}, {"read-rate", "0"}, {"write-rate", "0"},
 	};
@@ -316,9 +318,9 @@ check_options(const char *sub)
 		die("--writers and --readers must be within 0..64");
 	if (O.recall_queries < 0)
 		O.recall_queries = 0;
-	if (strcmp(O.storage, "plain") && strcmp(O.storage, "default") && strcmp(O.storage, "external") &&
-		strcmp(O.storage, "main") && strcmp(O.storage, "extended"))
-		die("--storage: plain, main, external, extended or default");
+	if (strcmp(O.storage, "auto") && strcmp(O.storage, "plain") && strcmp(O.storage, "default") &&
+		strcmp(O.storage, "external") && strcmp(O.storage, "main") && strcmp(O.storage, "extended"))
+		die("--storage: auto, plain, main, external, extended or default");
 	g_threads = O.threads > 0 ? O.threads : 1;
 }
 

@@ -252,6 +252,7 @@ void		append_int8_array(PQExpBuffer b, const int64_t *v, long n);
 void		base_table_name(const Dataset *ds, char *out, size_t len);
 void		spec_parse(Spec *s, const char *str, const Dataset *ds);
 void		default_specs(Spec *specs, int *nspec, const Dataset *ds);
+const char *vector_storage(long value_bytes, int side);
 void		load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr);
 void		ensure_spec_tables(PGconn *c, const Dataset *ds, const Spec *s);
 
