@@ -178,3 +178,23 @@ SELECT pg_temp.plan_scan('SELECT id FROM f WHERE cat = 7 ORDER BY v <-> ''{1,2,3
 	   pg_temp.plan_scan('SELECT id FROM f ORDER BY v <-> ''{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16}'' LIMIT 10') AS unfiltered,
 	   pg_temp.plan_scan('SELECT id FROM f WHERE cat < 50 ORDER BY v <-> ''{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16}'' LIMIT 10') AS half;
 DROP TABLE f;
+-- The distance functions tell the planner their cost (a support function):
+-- it grows with the dimensions and, for a column that is not PLAIN, with the
+-- de-TOASTing of each row's vector.  2,000 out-of-line 2,100-d vectors take a
+-- few heap pages: costed as one comparison a row, a sequential scan that
+-- de-TOASTs and compares every row looked cheaper than the index.
+CREATE TABLE w (id int, cat int, v real[]);
+ALTER TABLE w ALTER COLUMN v SET STORAGE EXTERNAL;
+INSERT INTO w SELECT i, i % 100, array_fill((i % 97)::real, ARRAY[2100]) FROM generate_series(1, 2000) i;
+CREATE INDEX w_v ON w USING vechnsw (v) WITH (storage = f16);
+ANALYZE w;
+SELECT count(*) AS functions_with_support FROM pg_proc WHERE prosupport = 'vecidx_distance_support'::regproc;
+SELECT pg_temp.plan_scan('SELECT id FROM w ORDER BY v <-> array_fill(3::real, ARRAY[2100]) LIMIT 10') AS out_of_line,
+	   pg_temp.plan_scan('SELECT id FROM w WHERE cat = 7 ORDER BY v <-> array_fill(3::real, ARRAY[2100]) LIMIT 10') AS one_percent;
+-- with a parameter instead of a constant, the dimensions come from the index
+PREPARE wq(real[]) AS SELECT id FROM w ORDER BY v <-> $1 LIMIT 10;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE wq(array_fill(3::real, ARRAY[2100]));
+RESET plan_cache_mode;
+DEALLOCATE wq;
+DROP TABLE w;

@@ -21,16 +21,28 @@
 -- vecidx_cosine_distance and vecidx_negative_inner_product.  The left
 -- (indexed) side stays real[].
 
+-- Planner support for the distance functions (src/hnswcost.c): the cost of
+-- a call grows with the vector's dimensions and, for a column stored out of
+-- line or compressed, includes de-TOASTing it, so that a sequential scan
+-- computing the distance of every row is not costed as one comparison a row.
+CREATE FUNCTION vecidx_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vecidx_distance_support'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER FUNCTION l2_distance(real[], real[]) SUPPORT vecidx_distance_support;
+ALTER FUNCTION cosine_distance(real[], real[]) SUPPORT vecidx_distance_support;
+ALTER FUNCTION inner_product(real[], real[]) SUPPORT vecidx_distance_support;
+ALTER FUNCTION negative_inner_product(real[], real[]) SUPPORT vecidx_distance_support;
+
 -- right side double precision[]
 CREATE FUNCTION vecidx_l2_distance(real[], double precision[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_cosine_distance(real[], double precision[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_negative_inner_product(real[], double precision[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = double precision[], PROCEDURE = vecidx_l2_distance);
 CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = double precision[], PROCEDURE = vecidx_cosine_distance);
 CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = double precision[], PROCEDURE = vecidx_negative_inner_product);
@@ -38,13 +50,13 @@ CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = double precision[], PROCEDURE 
 -- right side numeric[]
 CREATE FUNCTION vecidx_l2_distance(real[], numeric[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_cosine_distance(real[], numeric[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_negative_inner_product(real[], numeric[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = numeric[], PROCEDURE = vecidx_l2_distance);
 CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = numeric[], PROCEDURE = vecidx_cosine_distance);
 CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = numeric[], PROCEDURE = vecidx_negative_inner_product);
@@ -52,13 +64,13 @@ CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = numeric[], PROCEDURE = vecidx_
 -- right side smallint[]
 CREATE FUNCTION vecidx_l2_distance(real[], smallint[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_cosine_distance(real[], smallint[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_negative_inner_product(real[], smallint[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = smallint[], PROCEDURE = vecidx_l2_distance);
 CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = smallint[], PROCEDURE = vecidx_cosine_distance);
 CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = smallint[], PROCEDURE = vecidx_negative_inner_product);
@@ -66,13 +78,13 @@ CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = smallint[], PROCEDURE = vecidx
 -- right side integer[]
 CREATE FUNCTION vecidx_l2_distance(real[], integer[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_cosine_distance(real[], integer[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_negative_inner_product(real[], integer[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = integer[], PROCEDURE = vecidx_l2_distance);
 CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = integer[], PROCEDURE = vecidx_cosine_distance);
 CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = integer[], PROCEDURE = vecidx_negative_inner_product);
@@ -80,13 +92,13 @@ CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = integer[], PROCEDURE = vecidx_
 -- right side bigint[]
 CREATE FUNCTION vecidx_l2_distance(real[], bigint[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_cosine_distance(real[], bigint[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE FUNCTION vecidx_negative_inner_product(real[], bigint[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'vecidx_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT vecidx_distance_support;
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = bigint[], PROCEDURE = vecidx_l2_distance);
 CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = bigint[], PROCEDURE = vecidx_cosine_distance);
 CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = bigint[], PROCEDURE = vecidx_negative_inner_product);
