@@ -20,7 +20,7 @@ DATA = sql/vecidx--0.1.0.sql sql/vecidx--0.1.0--0.2.0.sql sql/vecidx--0.2.0--0.3
 HEADERS = src/vecidx.h
 
 # pg_regress tests: sql/NAME.sql -> expected/NAME.out
-REGRESS = vector_ops input_errors vechnsw_basic vechnsw_recall vechnsw_maintenance vechnsw_rabitq vechnsw_storage vechnsw_parallel vechnsw_vacuum vechnsw_usability
+REGRESS = vector_ops input_errors vechnsw_basic vechnsw_recall vechnsw_maintenance vechnsw_rabitq vechnsw_storage vechnsw_parallel vechnsw_vacuum vechnsw_usability vechnsw_partition
 REGRESS_OPTS = --inputdir=. --outputdir=$(or $(REGRESS_OUTDIR),.)
 
 # isolation tests: test/isolation/specs/NAME.spec -> test/isolation/expected/NAME.out
