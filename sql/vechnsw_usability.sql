@@ -95,6 +95,15 @@ SELECT '{1,2}'::real[] <-> '{1,2}'::text[];
 SELECT opcname, amvalidate(oid) FROM pg_opclass
 WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'vechnsw') ORDER BY 1;
 
+-- index scans are counted in pg_stat_user_indexes (idx_scan), as for
+-- PostgreSQL's own index methods: a vechnsw index in use does not look unused
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan AS scans_before FROM pg_stat_user_indexes WHERE indexrelname = 'q_l2' \gset
+SELECT id FROM q ORDER BY v <-> '{3,2,5}'::real[] LIMIT 1;
+SELECT id FROM q ORDER BY v <-> '{3,2,6}'::real[] LIMIT 1;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :scans_before AS scans_counted FROM pg_stat_user_indexes WHERE indexrelname = 'q_l2';
+
 -- 2. real_l2_ops is the default operator class for real[]
 CREATE INDEX q_default ON q USING vechnsw (v);
 SELECT c.relname, o.opcname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid

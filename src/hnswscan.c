@@ -35,6 +35,7 @@
 #include "access/relscan.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -210,6 +211,8 @@ vechnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		MemoryContext oldcxt;
 
 		so->started = true;
+		/* pg_stat_*_indexes.idx_scan: index AMs count their own scans */
+		pgstat_count_index_scan(scan->indexRelation);
 		if (scan->numberOfOrderBys == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
