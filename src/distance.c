@@ -23,7 +23,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/lsyscache.h"
 
 #include "vecidx.h"
 
@@ -566,7 +565,34 @@ vec_array_to_float4(ArrayType *a, int n)
 	char		typalign;
 	char	   *p = ARR_DATA_PTR(a);
 
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	/*
+	 * The element types' layouts (pg_type), known here rather than looked up:
+	 * the operators convert their query argument on every call.
+	 */
+	switch (elemtype)
+	{
+		case FLOAT8OID:
+		case INT8OID:
+			typlen = 8;
+			typbyval = FLOAT8PASSBYVAL;
+			typalign = TYPALIGN_DOUBLE;
+			break;
+		case INT4OID:
+			typlen = 4;
+			typbyval = true;
+			typalign = TYPALIGN_INT;
+			break;
+		case INT2OID:
+			typlen = 2;
+			typbyval = true;
+			typalign = TYPALIGN_SHORT;
+			break;
+		default:				/* NUMERICOID */
+			typlen = -1;
+			typbyval = false;
+			typalign = TYPALIGN_INT;
+			break;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		Datum		d = fetch_att(p, typbyval, typlen);

@@ -60,7 +60,6 @@
 #include "utils/spccache.h"
 #include "utils/syscache.h"
 #include "utils/array.h"
-#include "parser/parsetree.h"
 
 #include "vecidx.h"
 
