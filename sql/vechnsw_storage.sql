@@ -253,7 +253,10 @@ CREATE INDEX st_tiny_cos ON st_tiny USING vechnsw (v real_cosine_ops) WITH (stor
 SELECT round(('{1,0}'::real[] <=> '{1e-22,1e-22}'::real[])::numeric, 6) AS cos_tiny_row;
 SET enable_seqscan = off;
 SELECT id FROM st_tiny ORDER BY v <#> '{1e-24,1e-24}' LIMIT 5;
-SELECT id, round((v <=> '{1,0}')::numeric, 6) AS d FROM st_tiny ORDER BY v <=> '{1,0}' LIMIT 5;
+-- three rows tie at the same distance: their order among themselves is not
+-- defined, so the outer query breaks the tie by id
+SELECT id, d FROM (SELECT id, round((v <=> '{1,0}')::numeric, 6) AS d FROM st_tiny
+	ORDER BY v <=> '{1,0}' LIMIT 5) s ORDER BY d, id;
 RESET enable_seqscan;
 
 DROP TABLE st_items, st_queries, st_centres, st_small, st_big, st_tiny;

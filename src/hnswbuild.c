@@ -49,7 +49,8 @@
  */
 typedef struct VecMemElement
 {
-	Size		vec;			/* float[dim] */
+	Size		vec;			/* the vector, stored as the index stores it
+								 * (float4, or half precision with f16) */
 	Size		adj;			/* int32 nbr[slots] (-1 = empty), then float
 								 * ndist[slots]; slots laid out as on disk */
 	uint8		level;
@@ -130,10 +131,32 @@ typedef struct VecBuildState
 	MemoryContext tmpcxt;
 } VecBuildState;
 
-static inline float *
+/* the element's vector, in the index's storage (bs->g.storage) */
+static inline void *
 vec_mem_vec(const VecBuildState *bs, const VecMemElement *e)
 {
-	return (float *) ((uintptr_t) bs->base + e->vec);
+	return (void *) ((uintptr_t) bs->base + e->vec);
+}
+
+/*
+ * Distance from a float vector to an element, as the graph on disk computes
+ * it (with f16 storage, vec_elem_distance's bound): a build in memory and
+ * inserts on disk see the same distances.
+ */
+static inline float
+vec_mem_distance(const VecBuildState *bs, const float *q, const VecMemElement *e)
+{
+	return vec_elem_distance(bs->g.metric, bs->g.storage, q, vec_mem_vec(bs, e), bs->dim);
+}
+
+/* the element's vector as floats: in place with f32, else converted to buf */
+static inline const float *
+vec_mem_floats(const VecBuildState *bs, const VecMemElement *e, float *buf)
+{
+	if (bs->g.storage == VEC_STORAGE_F32)
+		return (const float *) vec_mem_vec(bs, e);
+	vec_load_vector(bs->g.storage, vec_mem_vec(bs, e), buf, bs->dim);
+	return buf;
 }
 
 static inline int32 *
@@ -270,7 +293,7 @@ vec_mem_vector(VecGraph *g, uint64 id, uint16 version, float *buf)
 {
 	VecBuildState *bs = (VecBuildState *) g;
 
-	return vec_mem_vec(bs, &bs->elems[id]);
+	return vec_mem_floats(bs, &bs->elems[id], buf);
 }
 
 /* prefetch the elements, then their vectors, then compute the distances */
@@ -295,8 +318,7 @@ vec_mem_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 	{
 		uint64		id = nbrs[i].id;
 
-		vec_mem_cand(bs, id, vec_distance(g->metric, q, vec_mem_vec(bs, &bs->elems[id]), g->dim),
-					 &out[i]);
+		vec_mem_cand(bs, id, vec_mem_distance(bs, q, &bs->elems[id]), &out[i]);
 		ok[i] = true;
 	}
 }
@@ -356,11 +378,21 @@ vec_mem_add_heaptid(VecGraph *g, const VecCand *c, const float *vec, ItemPointer
 {
 	VecBuildState *bs = (VecBuildState *) g;
 	VecMemElement *d = &bs->elems[c->id];
+	Size		vbytes = VEC_VECTOR_BYTES(bs->dim, bs->g.storage);
+	const void *stored = vec;
 	bool		shared = false;
 
+	/* identical as stored, as on disk (vec_dg_add_heaptid) */
+	if (bs->g.storage != VEC_STORAGE_F32)
+	{
+		void	   *tmp = palloc(vbytes);
+
+		vec_store_vector(bs->g.storage, vec, tmp, bs->dim);
+		stored = tmp;
+	}
 	vec_mem_lock(bs, d, LW_EXCLUSIVE);
 	if (d->ntids > 0 && d->ntids < VECHNSW_HEAPTIDS &&
-		memcmp(vec_mem_vec(bs, d), vec, sizeof(float) * bs->dim) == 0)
+		memcmp(vec_mem_vec(bs, d), stored, vbytes) == 0)
 	{
 		d->heaptids[d->ntids++] = *heaptid;
 		shared = true;
@@ -494,7 +526,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	}
 	e = &bs->elems[id];
 	e->ntids = 0;				/* unused until filled */
-	if (!vec_build_alloc_off(bs, sizeof(float) * bs->dim, &voff) ||
+	if (!vec_build_alloc_off(bs, VEC_VECTOR_BYTES(bs->dim, bs->g.storage), &voff) ||
 		!vec_build_alloc_off(bs, (sizeof(int32) + sizeof(float)) * slots, &aoff))
 		return false;
 	e->vec = voff;
@@ -502,7 +534,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	e->level = level;
 	if (bs->shared)
 		LWLockInitialize(&e->lock, bs->shared->tranche);
-	memcpy(vec_mem_vec(bs, e), vec, sizeof(float) * bs->dim);
+	vec_store_vector(bs->g.storage, vec, vec_mem_vec(bs, e), bs->dim);
 	nbr = vec_mem_nbr(bs, e);
 	for (int i = 0; i < slots; i++)
 		nbr[i] = -1;
@@ -539,9 +571,7 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	{
 		VecCand		self;
 
-		vec_mem_cand(bs, entry,
-					 vec_distance(bs->g.metric, vec, vec_mem_vec(bs, &bs->elems[entry]), bs->dim),
-					 &ep[0]);
+		vec_mem_cand(bs, entry, vec_mem_distance(bs, vec, &bs->elems[entry]), &ep[0]);
 		if (!vec_find_neighbors(&bs->g, vec, ep, entry_level, level, ef, level == 0, heaptid,
 								sels, nsels, scratch))
 		{
@@ -614,18 +644,19 @@ vec_build_flush(VecBuildState *bs)
 		VecRabitq	rq;
 		float	   *scratch;
 		VecMetaPageData meta;
-
 		double		count = 0;
+		float	   *vbuf = palloc(sizeof(float) * bs->dim);
 
 		centroid = palloc0(sizeof(float) * bs->dim);
 		for (int i = 0; i < bs->nelems; i++)
 		{
-			const float *v = vec_mem_vec(bs, &bs->elems[i]);
+			const float *v;
 
 			if ((i & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();
 			if (bs->elems[i].ntids == 0)
 				continue;
+			v = vec_mem_floats(bs, &bs->elems[i], vbuf);
 			for (int d = 0; d < bs->dim; d++)
 				sum[d] += v[d];
 			count++;
@@ -643,7 +674,8 @@ vec_build_flush(VecBuildState *bs)
 
 			if (bs->elems[i].ntids == 0)
 				continue;
-			vec_rq_encode(&rq, vec_mem_vec(bs, &bs->elems[i]), (uint64 *) (slot + sizeof(VecRqFactors)),
+			vec_rq_encode(&rq, vec_mem_floats(bs, &bs->elems[i], vbuf),
+						  (uint64 *) (slot + sizeof(VecRqFactors)),
 						  (VecRqFactors *) slot, scratch);
 			if ((i & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();
@@ -709,7 +741,7 @@ vec_build_flush(VecBuildState *bs)
 		memcpy(etup->heaptids, e->heaptids, sizeof(ItemPointerData) * e->ntids);
 		etup->neighbortid = e->ntid;
 		etup->codebytes = cb;
-		vec_store_vector(bs->info->storage, vec_mem_vec(bs, e), etup->data, bs->dim);
+		memcpy(etup->data, vec_mem_vec(bs, e), VEC_VECTOR_BYTES(bs->dim, bs->g.storage));
 		if (cb > 0)
 			memcpy(VecElementCode(etup, bs->info->storage), codes + (Size) i * cb, cb);
 
@@ -870,7 +902,7 @@ vec_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		/* room for one more element, and for doubling the element array */
 		if (!bs->ondisk && bs->shared == NULL)
 		{
-			Size		esize = MAXALIGN(sizeof(float) * dim) +
+			Size		esize = MAXALIGN(VEC_VECTOR_BYTES(dim, bs->g.storage)) +
 				2 * MAXALIGN(8 * bs->info->m * sizeof(float));
 			Size		need = 0;
 
@@ -913,7 +945,8 @@ vec_build_state_init(VecBuildState *bs, Relation heap, Relation index, uint64 se
 	bs->info = vec_index_info(index);
 	bs->g.ops = &vec_mem_ops;
 	bs->g.metric = vec_link_metric(bs->info->metric);
-	bs->g.storage = VEC_STORAGE_F32;	/* the in-memory graph keeps floats */
+	/* vectors kept as the index stores them: f16 halves the graph's memory */
+	bs->g.storage = bs->info->storage;
 	bs->g.m = bs->info->m;
 	bs->g.dim = 0;
 	bs->entry = -1;

@@ -198,5 +198,37 @@ for my $idx ('items_v_idx', 'items_v_codes')
 		"after delete, VACUUM and insert: one TID per row in $idx");
 }
 
+# storage = f16: the graph built in memory keeps the vectors in half
+# precision, as the index stores them, so the same maintenance_work_mem holds
+# about 1.7 times as many 512-d elements (per element: 1,024 bytes of vector
+# instead of 2,048, plus 256 bytes of level-0 slots and the element header).
+# The NOTICE says after how many elements the graph went on disk.
+$node->safe_psql(
+	'postgres', q{
+SELECT setseed(0.25);
+CREATE TABLE wide (id int, v real[]);
+INSERT INTO wide SELECT i, ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, 512) WHERE i > 0)
+FROM generate_series(1, 4000) i;
+});
+my %spilled;
+for my $storage ('f32', 'f16')
+{
+	($ret, $stdout, $stderr) = $node->psql(
+		'postgres', qq{
+SET maintenance_work_mem = '2MB';
+SET max_parallel_maintenance_workers = 0;
+SET client_min_messages = notice;
+CREATE INDEX wide_$storage ON wide USING vechnsw (v real_l2_ops) WITH (storage = $storage);
+});
+	is($ret, 0, "2MB build of 512-d vectors, storage = $storage, succeeds");
+	($spilled{$storage}) = $stderr =~ /maintenance_work_mem after (\d+) elements/;
+	ok(defined $spilled{$storage}, "storage = $storage: NOTICE that the build continues on disk");
+	is($node->safe_psql('postgres', "SELECT elements FROM vechnsw_index_stats('wide_$storage')"),
+		'4000', "storage = $storage: every row indexed");
+}
+note("elements in memory before going on disk: f32 $spilled{f32}, f16 $spilled{f16}");
+cmp_ok($spilled{f16} // 0, '>', 1.5 * ($spilled{f32} // 1e9),
+	"storage = f16: the in-memory graph holds more than 1.5x the elements of f32 in the same memory");
+
 $node->stop;
 done_testing();
