@@ -35,6 +35,8 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -1007,6 +1009,37 @@ vec_build_participate(VecBuildState *bs, IndexInfo *indexInfo, bool progress)
 }
 
 /*
+ * Bytes the graph's vectors will take, estimated before any row is read.
+ * When the column's values are stored uncompressed (STORAGE PLAIN or
+ * EXTERNAL, as docs recommend for vectors) and ANALYZE has measured their
+ * average width, that width less the array header, halved with f16: at
+ * 10M x 512 the heap takes 27 GB but the f16 vectors 10 GB.  Otherwise
+ * (compressed values, no statistics, an expression) twice the heap and
+ * TOAST size, which a compressed column can need.  Too low an estimate is
+ * caught at run time: participants that fill the graph stop, and the
+ * leader builds serially.
+ */
+static double
+vec_build_vector_bytes(VecBuildState *bs, double tuples, Size heapbytes)
+{
+	Relation	heap = bs->heap;
+	AttrNumber	attnum = bs->index->rd_index->indkey.values[0];
+	Form_pg_attribute att;
+	int32		width;
+
+	if (attnum <= 0 || attnum > RelationGetDescr(heap)->natts)
+		return 2.0 * heapbytes;
+	att = TupleDescAttr(RelationGetDescr(heap), attnum - 1);
+	if (att->attstorage != TYPSTORAGE_PLAIN && att->attstorage != TYPSTORAGE_EXTERNAL)
+		return 2.0 * heapbytes;
+	width = get_attavgwidth(RelationGetRelid(heap), attnum);
+	if (width <= (int32) ARR_OVERHEAD_NONULLS(1))
+		return 2.0 * heapbytes;
+	return tuples * (width - ARR_OVERHEAD_NONULLS(1)) *
+		(bs->info->storage == VEC_STORAGE_F16 ? 0.5 : 1.0);
+}
+
+/*
  * Set up the shared graph and launch nworkers workers.  Returns false (and
  * leaves no parallel state behind) if no worker could be started.
  *
@@ -1024,6 +1057,7 @@ vec_build_begin_parallel(VecBuildState *bs, bool isconcurrent, int nworkers)
 	Size		shsize,
 				graphsize,
 				heapbytes;
+	double		vecbytes;
 	BlockNumber pages;
 	double		tuples,
 				allvisfrac;
@@ -1040,20 +1074,23 @@ vec_build_begin_parallel(VecBuildState *bs, bool isconcurrent, int nworkers)
 		heapbytes += (Size) RelationGetNumberOfBlocks(toast) * BLCKSZ;
 		table_close(toast, AccessShareLock);
 	}
+	vecbytes = vec_build_vector_bytes(bs, tuples, heapbytes);
+
 	/*
 	 * A graph that cannot fit into maintenance_work_mem even by this rough
-	 * lower bound (the heap's bytes for the vectors, the level-0 slots and
-	 * the element array) would only overflow: build serially, which goes on
-	 * disk when memory runs out.
+	 * lower bound (half the vector estimate, the level-0 slots and the
+	 * element array) would only overflow: build serially, which goes on disk
+	 * when memory runs out.
 	 */
-	if ((double) heapbytes + tuples * (sizeof(VecMemElement) + 2 * bs->info->m * 8) >
+	if (vecbytes / 2 + tuples * (sizeof(VecMemElement) + 2 * bs->info->m * 8) >
 		(double) bs->memlimit)
 		return false;
 
 	capelems = (uint32) Min(tuples * 1.2 + 1024, (double) (bs->memlimit / 4) / sizeof(VecMemElement));
 	capelems = Min(capelems, (uint32) INT_MAX / 2);
 	graphsize = MAXALIGN(sizeof(VecMemElement) * capelems) +
-		2 * heapbytes + (Size) capelems * 2 * bs->info->m * 8 * 2 + 16 * 1024 * 1024;
+		(Size) Min(vecbytes * 1.25, (double) bs->memlimit) +
+		(Size) capelems * 2 * bs->info->m * 8 * 2 + 16 * 1024 * 1024;
 	graphsize = Min(graphsize, bs->memlimit);
 	if (graphsize < MAXALIGN(sizeof(VecMemElement) * capelems) + 1024 * 1024)
 		return false;
