@@ -297,6 +297,9 @@ cmd_churn(void)
 	if (ncyc < 0)
 		ncyc = 0;
 	run_data(&r, 0);
+	if (r.ds.streamed)
+		die("churn: not for a streamed data set (it reinserts the deleted rows' vectors from memory and works "
+			"on a copy of the table with a second index; --no-stream holds the base vectors in memory)");
 	nq = O.write_nq < r.ds.nq ? O.write_nq : r.ds.nq;
 	if (nq < 1)
 		die("churn: --write-nq must be at least 1");

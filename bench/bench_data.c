@@ -2,25 +2,38 @@
  * bench_data.c: the vectors and their exact answers.
  *   - data sets: fashion-mnist (idx files of the Debian package
  *     dataset-fashion-mnist) and the deterministic synthetic generator
- *     (Gaussian mixture in a low latent space, randomly projected);
+ *     (Gaussian mixture in a low latent space, randomly projected); a
+ *     streamed synthetic set holds no base vector: each pass generates them
+ *     in chunks (row i from (seed, stream, i) only), with the same keys;
  *   - exact ground truth: top-K by brute force on all cores (one distance
- *     kernel for L2 and dot products), cached in the data directory;
+ *     kernel for L2 and dot products), as running heaps that take the rows
+ *     in chunks, cached in the data directory;
  *   - recall@k of a result list against it (tie tolerant);
- *   - the 'gt' subcommand.
+ *   - the 'gt' and 'key' subcommands.
  */
 #include "vecbench.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * FNV-style fold of the float bits, seeded with the count: a sequential fold,
+ * so a streamed data set folds its chunks in order into the same value
+ */
 static uint64_t
-checksum_floats(const float *v, size_t n)
+checksum_init(size_t n)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL ^ n;
+	return 0xcbf29ce484222325ULL ^ n;
+}
+
+static uint64_t
+checksum_fold(uint64_t h, const float *v, size_t n)
+{
 	size_t		i;
 	uint32_t	w;
 
@@ -31,6 +44,12 @@ checksum_floats(const float *v, size_t n)
 		h ^= h >> 29;
 	}
 	return h;
+}
+
+static uint64_t
+checksum_floats(const float *v, size_t n)
+{
+	return checksum_fold(checksum_init(n), v, n);
 }
 
 /* ------------------------------------------------------------------------
@@ -156,9 +175,17 @@ typedef struct SynModel
 	float	   *centers;		/* clusters x idim */
 	float	   *scales;			/* clusters x idim */
 	double	   *cumw;			/* clusters */
-	float	   *out;			/* destination */
-	int			stream;
 } SynModel;
+
+/* rows of one stream into out: row first + i, or ids[i], into out + i * dim */
+typedef struct SynJob
+{
+	const SynModel *m;
+	float	   *out;
+	long		first;
+	const int64_t *ids;
+	int			stream;
+} SynJob;
 
 static void
 syn_model_init(SynModel *m, int dim, int idim, int clusters, double spread, double noise, int normalize, uint64_t seed)
@@ -197,59 +224,72 @@ syn_model_init(SynModel *m, int dim, int idim, int clusters, double spread, doub
 		m->cumw[i] /= tot;
 }
 
+/* vector i of a stream into x (z: idim floats of scratch) */
+static void
+syn_gen_row(const SynModel *m, int stream, long i, float *x, float *z)
+{
+	Rng			r;
+	double		u;
+	int			c = 0,
+				l,
+				j;
+
+	rng_seed(&r, m->seed, stream, i);
+	u = rng_uniform(&r);
+	while (c < m->clusters - 1 && m->cumw[c] < u)
+		c++;
+	for (l = 0; l < m->idim; l++)
+		z[l] = m->centers[c * m->idim + l] + m->scales[c * m->idim + l] * rng_gauss(&r);
+	for (j = 0; j < m->dim; j++)
+		x[j] = 0;
+	for (l = 0; l < m->idim; l++)
+	{
+		const float *p = m->proj + (size_t) l * m->dim;
+		float		zl = z[l];
+
+		for (j = 0; j < m->dim; j++)
+			x[j] += zl * p[j];
+	}
+	for (j = 0; j < m->dim; j++)
+		x[j] += m->noise * rng_gauss(&r);
+	if (m->normalize)
+	{
+		double		s = 0;
+
+		for (j = 0; j < m->dim; j++)
+			s += (double) x[j] * x[j];
+		s = sqrt(s);
+		if (s > 0)
+			for (j = 0; j < m->dim; j++)
+				x[j] = x[j] / s;
+	}
+}
+
 static void
 syn_gen_range(long lo, long hi, void *arg)
 {
-	SynModel   *m = arg;
-	float	   *z = xmalloc(sizeof(float) * m->idim);
+	SynJob	   *J = arg;
+	float	   *z = xmalloc(sizeof(float) * J->m->idim);
 	long		i;
 
 	for (i = lo; i < hi; i++)
-	{
-		Rng			r;
-		double		u;
-		int			c = 0,
-					l,
-					j;
-		float	   *x = m->out + (size_t) i * m->dim;
-
-		rng_seed(&r, m->seed, m->stream, i);
-		u = rng_uniform(&r);
-		while (c < m->clusters - 1 && m->cumw[c] < u)
-			c++;
-		for (l = 0; l < m->idim; l++)
-			z[l] = m->centers[c * m->idim + l] + m->scales[c * m->idim + l] * rng_gauss(&r);
-		for (j = 0; j < m->dim; j++)
-			x[j] = 0;
-		for (l = 0; l < m->idim; l++)
-		{
-			const float *p = m->proj + (size_t) l * m->dim;
-			float		zl = z[l];
-
-			for (j = 0; j < m->dim; j++)
-				x[j] += zl * p[j];
-		}
-		for (j = 0; j < m->dim; j++)
-			x[j] += m->noise * rng_gauss(&r);
-		if (m->normalize)
-		{
-			double		s = 0;
-
-			for (j = 0; j < m->dim; j++)
-				s += (double) x[j] * x[j];
-			s = sqrt(s);
-			if (s > 0)
-				for (j = 0; j < m->dim; j++)
-					x[j] = x[j] / s;
-		}
-	}
+		syn_gen_row(J->m, J->stream, J->ids ? (long) J->ids[i] : J->first + i, J->out + (size_t) i * J->m->dim, z);
 	free(z);
+}
+
+static void
+syn_model_free(SynModel *m)
+{
+	free(m->proj);
+	free(m->centers);
+	free(m->scales);
+	free(m->cumw);
 }
 
 static void
 load_synthetic(Dataset *ds, int metric)
 {
-	SynModel	m;
+	SynModel   *m = xmalloc(sizeof(SynModel));
 	int			normalize = O.normalize >= 0 ? O.normalize : (metric == METRIC_COSINE);
 	float	   *out[3];
 	long		count[3];
@@ -263,21 +303,221 @@ load_synthetic(Dataset *ds, int metric)
 		O.idim = ds->dim < 32 ? ds->dim : 32;	/* default: min(32, dim) */
 	if (O.idim > ds->dim)
 		die("--idim %d is larger than --dim %d", O.idim, ds->dim);
-	syn_model_init(&m, ds->dim, O.idim, O.clusters, O.spread, O.noise, normalize, O.seed);
-	dataset_alloc(ds);
-	out[0] = ds->base, count[0] = ds->n;
+	ds->streamed = O.stream > 0 || (O.stream < 0 && (double) ds->n * ds->dim * sizeof(float) > STREAM_AUTO_BYTES);
+	syn_model_init(m, ds->dim, O.idim, O.clusters, O.spread, O.noise, normalize, O.seed);
+	if (ds->streamed)
+	{
+		/* the base rows are generated chunk by chunk when a pass needs them */
+		ds->query = xmalloc(sizeof(float) * (size_t) ds->nq * ds->dim);
+		ds->extra = xmalloc(sizeof(float) * (size_t) (ds->nextra ? ds->nextra : 1) * ds->dim);
+	}
+	else
+		dataset_alloc(ds);
+	out[0] = ds->base, count[0] = ds->streamed ? 0 : ds->n;
 	out[1] = ds->query, count[1] = ds->nq;
 	out[2] = ds->extra, count[2] = ds->nextra;
 	for (stream = 0; stream < 3; stream++)
 	{
-		m.out = out[stream];
-		m.stream = stream;
-		parallel_for(count[stream], 2048, syn_gen_range, &m);
+		SynJob		J = {m, out[stream], 0, NULL, stream};
+
+		parallel_for(count[stream], 2048, syn_gen_range, &J);
 	}
-	free(m.proj);
-	free(m.centers);
-	free(m.scales);
-	free(m.cumw);
+	if (ds->streamed)
+		ds->syn = m;
+	else
+	{
+		syn_model_free(m);
+		free(m);
+	}
+}
+
+/* rows per chunk of a streaming pass */
+static long
+chunk_rows(void)
+{
+	return O.chunk_rows > 0 ? O.chunk_rows : STREAM_CHUNK_ROWS;
+}
+
+/* base rows [lo, hi) into out (generated when streamed) */
+void
+dataset_base_rows(const Dataset *ds, long lo, long hi, float *out)
+{
+	if (!ds->streamed)
+		memcpy(out, ds->base + (size_t) lo * ds->dim, sizeof(float) * (hi - lo) * ds->dim);
+	else
+	{
+		SynJob		J = {ds->syn, out, lo, NULL, 0};
+
+		parallel_for(hi - lo, 1024, syn_gen_range, &J);
+	}
+}
+
+/* base rows ids[0..n) into out */
+void
+dataset_base_ids(const Dataset *ds, const int64_t *ids, long n, float *out)
+{
+	long		i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] < 0 || ids[i] >= ds->n)
+			die("base row %lld out of range", (long long) ids[i]);
+	if (!ds->streamed)
+		for (i = 0; i < n; i++)
+			memcpy(out + (size_t) i * ds->dim, ds->base + (size_t) ids[i] * ds->dim, sizeof(float) * ds->dim);
+	else
+	{
+		SynJob		J = {ds->syn, out, 0, ids, 0};
+
+		parallel_for(n, 256, syn_gen_range, &J);
+	}
+}
+
+/* a chunk generated on a thread of its own while the previous one is used */
+typedef struct GenAhead
+{
+	const Dataset *ds;
+	long		lo,
+				hi;
+	float	   *buf;
+} GenAhead;
+
+static void *
+gen_ahead(void *arg)
+{
+	GenAhead   *g = arg;
+
+	dataset_base_rows(g->ds, g->lo, g->hi, g->buf);
+	return NULL;
+}
+
+/*
+ * one pass over the base rows [from, n) in chunks: fn gets each chunk in
+ * order while the next one is generated (two buffers); a progress line
+ * (label; NULL: none) every few seconds.  Returns the seconds.
+ */
+double
+dataset_stream(const Dataset *ds, long from, const char *label, chunk_fn fn, void *arg)
+{
+	long		cr = chunk_rows(),
+				lo;
+	float	   *buf[2];
+	int			cur = 0,
+				ahead = 0;
+	pthread_t	th;
+	GenAhead	g;
+	RateProgress p;
+	double		t0 = now_sec();
+
+	buf[0] = xmalloc(sizeof(float) * (size_t) cr * ds->dim);
+	buf[1] = xmalloc(sizeof(float) * (size_t) cr * ds->dim);
+	if (label)
+		rate_start(&p, label, from, ds->n);
+	for (lo = from; lo < ds->n; lo += cr)
+	{
+		long		hi = lo + cr < ds->n ? lo + cr : ds->n;
+
+		if (ahead)
+			pthread_join(th, NULL);
+		else
+			dataset_base_rows(ds, lo, hi, buf[cur]);
+		ahead = 0;
+		if (hi < ds->n)
+		{
+			g.ds = ds;
+			g.lo = hi;
+			g.hi = hi + cr < ds->n ? hi + cr : ds->n;
+			g.buf = buf[1 - cur];
+			if (pthread_create(&th, NULL, gen_ahead, &g) != 0)
+				die("pthread_create failed");
+			ahead = 1;
+		}
+		fn(buf[cur], lo, hi, arg);
+		cur = 1 - cur;
+		if (label)
+			rate_show(&p, hi, hi == ds->n);
+	}
+	if (label && from >= ds->n)
+		rate_show(&p, ds->n, 1);
+	free(buf[0]);
+	free(buf[1]);
+	return now_sec() - t0;
+}
+
+typedef struct CkPass
+{
+	uint64_t	h;
+	int			dim;
+} CkPass;
+
+static void
+checksum_chunk(const float *vecs, long lo, long hi, void *arg)
+{
+	CkPass	   *ck = arg;
+
+	ck->h = checksum_fold(ck->h, vecs, (size_t) (hi - lo) * ck->dim);
+}
+
+/*
+ * The base checksum of a streamed data set is kept in the data directory
+ * after its first pass (a file per generator parameter set), so that every
+ * later subcommand does not generate the whole set again for its key.
+ */
+static int	g_ck_recompute = 0; /* 'key': always generate */
+
+/* the generator's parameters as text, and the cache file named by their hash */
+static void
+ck_cache_path(const Dataset *ds, char *params, size_t plen, char *path, size_t len)
+{
+	int			normalize = O.normalize >= 0 ? O.normalize : (ds->metric == METRIC_COSINE);
+	uint64_t	h = 0xcbf29ce484222325ULL;
+	const char *p;
+
+	snprintf(params, plen, "n=%ld dim=%d seed=%llu clusters=%d idim=%d spread=%.17g noise=%.17g normalize=%d",
+			 ds->n, ds->dim, (unsigned long long) O.seed, O.clusters, O.idim, O.spread, O.noise, normalize);
+	for (p = params; *p; p++)
+		h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+	snprintf(path, len, "%s/%s-n%ld-d%d-gen%016llx.base.ck", O.datadir, ds->name, ds->n, ds->dim,
+			 (unsigned long long) h);
+}
+
+static int
+ck_cache_read(const Dataset *ds, uint64_t *ck)
+{
+	char		path[1500],
+				params[300],
+				line[400];
+	FILE	   *f;
+	unsigned long long v;
+	int			ok;
+
+	ck_cache_path(ds, params, sizeof(params), path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	/* the checksum, then the parameters it was generated with */
+	ok = fscanf(f, "%16llx\n", &v) == 1 && fgets(line, sizeof(line), f) &&
+		strncmp(line, params, strlen(params)) == 0 && line[strlen(params)] == '\n';
+	fclose(f);
+	if (ok)
+		*ck = v;
+	return ok;
+}
+
+static void
+ck_cache_write(const Dataset *ds)
+{
+	char		path[1500],
+				params[300],
+				tmp[1600];
+	FILE	   *f;
+
+	mkdir(O.datadir, 0755);
+	ck_cache_path(ds, params, sizeof(params), path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int) getpid());
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%016llx\n%s\n", (unsigned long long) ds->ck_base, params) < 0 || fclose(f) != 0 ||
+		rename(tmp, path) != 0)
+		fprintf(stderr, "data set: cannot write %s\n", path);
 }
 
 static int
@@ -302,10 +542,35 @@ dataset_load(Dataset *ds)
 		die("unknown data set '%s' (fashion-mnist, synthetic)", O.dataset);
 	ds->metric = metric_from_name(O.metric[0] ? O.metric : "l2");
 	if (strcmp(O.dataset, "fashion-mnist") == 0)
+	{
+		if (O.stream > 0)
+			die("--stream: only synthetic data sets are generated in chunks");
 		load_fashion_mnist(ds);
+	}
 	else
 		load_synthetic(ds, ds->metric);
-	ds->ck_base = checksum_floats(ds->base, (size_t) ds->n * ds->dim);
+	if (ds->streamed && !g_ck_recompute && ck_cache_read(ds, &ds->ck_base))
+	{
+		if (!O.quiet)
+			fprintf(stderr, "data set: %ld base vectors are streamed (generated in chunks of %ld rows when needed); "
+					"their checksum from an earlier pass ('vecbench key' recomputes it)\n", ds->n, chunk_rows());
+	}
+	else if (ds->streamed)
+	{
+		CkPass		ck = {checksum_init((size_t) ds->n * ds->dim), ds->dim};
+
+		if (!O.quiet)
+			fprintf(stderr, "data set: %ld base vectors are streamed (generated in chunks of %ld rows when needed); "
+					"checksum pass...\n", ds->n, chunk_rows());
+		ds->pass_seconds = dataset_stream(ds, 0, "generate", checksum_chunk, &ck);
+		ds->ck_base = ck.h;
+		if (!O.quiet)
+			fprintf(stderr, "data set: one generation pass over %ld rows: %.1f s (%.0f rows/s on %d threads)\n",
+					ds->n, ds->pass_seconds, ds->n / (ds->pass_seconds > 0 ? ds->pass_seconds : 1e-9), g_threads);
+		ck_cache_write(ds);
+	}
+	else
+		ds->ck_base = checksum_floats(ds->base, (size_t) ds->n * ds->dim);
 	ds->ck_query = checksum_floats(ds->query, (size_t) ds->nq * ds->dim);
 	ds->ck_extra = checksum_floats(ds->extra, (size_t) ds->nextra * ds->dim);
 	snprintf(ds->tabkey, sizeof(ds->tabkey), "%s-n%ld-d%d-%016llx", ds->name, ds->n, ds->dim,
@@ -314,13 +579,20 @@ dataset_load(Dataset *ds)
 			 (unsigned long long) (ds->ck_base ^ rotl64(ds->ck_query, 17)));
 	ds->load_seconds = now_sec() - t0;
 	if (!O.quiet)
-		fprintf(stderr, "data set %s: %ld base vectors, %d queries, %d extra, dim %d, metric %s (%.1f s)\n",
-				ds->name, ds->n, ds->nq, ds->nextra, ds->dim, metric_names[ds->metric], ds->load_seconds);
+		fprintf(stderr, "data set %s: %ld base vectors%s, %d queries, %d extra, dim %d, metric %s (%.1f s)\n",
+				ds->name, ds->n, ds->streamed ? " (streamed)" : "", ds->nq, ds->nextra, ds->dim,
+				metric_names[ds->metric], ds->load_seconds);
 }
 
 void
 dataset_free(Dataset *ds)
 {
+	if (ds->syn)
+	{
+		syn_model_free(ds->syn);
+		free(ds->syn);
+		ds->syn = NULL;
+	}
 	free(ds->base);
 	free(ds->query);
 	free(ds->extra);
@@ -407,21 +679,6 @@ l2sq_f(const float *a, const float *b, int d)
  * ground truth: exact top-K by brute force, all cores
  * ------------------------------------------------------------------------ */
 
-typedef struct GtJob
-{
-	const float *base;
-	const int64_t *base_ids;	/* NULL: row number */
-	long		n;
-	const float *q;
-	int			nq,
-				dim,
-				K,
-				metric;
-	float	   *bnorm;			/* cosine */
-	int64_t    *ids;
-	float	   *dist;
-} GtJob;
-
 #define GT_QB 8					/* queries per pass over the base vectors */
 
 typedef struct HeapEnt
@@ -429,6 +686,30 @@ typedef struct HeapEnt
 	float		d;
 	int64_t		id;
 } HeapEnt;
+
+/*
+ * The running top-K of nq queries: a max-heap per query on (distance, id),
+ * so rows may come in any order and in any number of calls (a streaming
+ * pass, or the rows alive) and give the same K smallest (distance, id).
+ */
+struct GtAcc
+{
+	const float *q;
+	int			nq,
+				dim,
+				K,
+				metric;
+	float	   *qn;				/* query norms (cosine) */
+	HeapEnt    *heaps;			/* nq * K */
+	int		   *sz;				/* nq */
+	/* the rows of the current gt_acc_add */
+	const float *base;
+	const int64_t *base_ids;	/* NULL: id0 + row */
+	int64_t		id0;
+	const char *alive;			/* NULL: all */
+	long		n;
+	float	   *bnorm;			/* cosine */
+};
 
 /* max-heap on (d, id) */
 static inline int
@@ -496,33 +777,27 @@ cmp_heapent(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* the rows of the current add into the heaps of query blocks [lo, hi) */
 static void
 gt_range(long lo, long hi, void *arg)
 {
-	GtJob	   *J = arg;
+	GtAcc	   *J = arg;
 	long		blk;
-	HeapEnt    *heaps = xmalloc(sizeof(HeapEnt) * GT_QB * J->K);
 
 	for (blk = lo; blk < hi; blk++)
 	{
 		int			q0 = blk * GT_QB,
 					nqb = J->nq - q0 < GT_QB ? J->nq - q0 : GT_QB,
-					sz[GT_QB] = {0},
 					a;
-		float		qn[GT_QB];
 		long		i;
 
-		for (a = 0; a < nqb; a++)
-		{
-			const float *qv = J->q + (size_t) (q0 + a) * J->dim;
-
-			qn[a] = sqrtf(dot_f(qv, qv, J->dim));
-		}
 		for (i = 0; i < J->n; i++)
 		{
 			const float *x = J->base + (size_t) i * J->dim;
-			int64_t		id = J->base_ids ? J->base_ids[i] : i;
+			int64_t		id = J->base_ids ? J->base_ids[i] : J->id0 + i;
 
+			if (J->alive && !J->alive[i])
+				continue;
 			for (a = 0; a < nqb; a++)
 			{
 				const float *qv = J->q + (size_t) (q0 + a) * J->dim;
@@ -534,35 +809,20 @@ gt_range(long lo, long hi, void *arg)
 					d = -dot_f(qv, x, J->dim);
 				else
 				{
-					float		den = qn[a] * J->bnorm[i];
+					float		den = J->qn[q0 + a] * J->bnorm[i];
 
 					d = den > 0 ? 1.0f - dot_f(qv, x, J->dim) / den : 1.0f;
 				}
-				heap_push(heaps + a * J->K, &sz[a], J->K, d, id);
-			}
-		}
-		for (a = 0; a < nqb; a++)
-		{
-			HeapEnt    *h = heaps + a * J->K;
-			int			j;
-
-			qsort(h, sz[a], sizeof(HeapEnt), cmp_heapent);
-			for (j = 0; j < J->K; j++)
-			{
-				size_t		o = (size_t) (q0 + a) * J->K + j;
-
-				J->ids[o] = j < sz[a] ? h[j].id : -1;
-				J->dist[o] = j < sz[a] ? (J->metric == METRIC_L2 ? sqrtf(h[j].d) : h[j].d) : INFINITY;
+				heap_push(J->heaps + (size_t) (q0 + a) * J->K, &J->sz[q0 + a], J->K, d, id);
 			}
 		}
 	}
-	free(heaps);
 }
 
 static void
 bnorm_range(long lo, long hi, void *arg)
 {
-	GtJob	   *J = arg;
+	GtAcc	   *J = arg;
 	long		i;
 
 	for (i = lo; i < hi; i++)
@@ -573,29 +833,117 @@ bnorm_range(long lo, long hi, void *arg)
 	}
 }
 
+GtAcc *
+gt_acc_begin(const float *q, int nq, int dim, int metric, int K)
+{
+	GtAcc	   *a = xcalloc(1, sizeof(GtAcc));
+	int			i;
+
+	a->q = q;
+	a->nq = nq;
+	a->dim = dim;
+	a->K = K;
+	a->metric = metric;
+	a->heaps = xmalloc(sizeof(HeapEnt) * (size_t) nq * K);
+	a->sz = xcalloc(nq, sizeof(int));
+	a->qn = xmalloc(sizeof(float) * (nq ? nq : 1));
+	for (i = 0; i < nq; i++)
+	{
+		const float *qv = q + (size_t) i * dim;
+
+		a->qn[i] = sqrtf(dot_f(qv, qv, dim));
+	}
+	return a;
+}
+
+/* rows vecs[0..n) with ids ids[i] (NULL: id0 + i), those with alive[i] (NULL: all) */
+void
+gt_acc_add(GtAcc *a, const float *vecs, const int64_t *ids, int64_t id0, long n, const char *alive)
+{
+	a->base = vecs;
+	a->base_ids = ids;
+	a->id0 = id0;
+	a->alive = alive;
+	a->n = n;
+	a->bnorm = NULL;
+	if (a->metric == METRIC_COSINE)
+	{
+		a->bnorm = xmalloc(sizeof(float) * (n ? n : 1));
+		parallel_for(n, 4096, bnorm_range, a);
+	}
+	parallel_for((a->nq + GT_QB - 1) / GT_QB, 1, gt_range, a);
+	free(a->bnorm);
+	a->bnorm = NULL;
+}
+
+typedef struct GtPass
+{
+	GtAcc	   *a;
+	const char *alive;
+} GtPass;
+
+static void
+gt_chunk(const float *vecs, long lo, long hi, void *arg)
+{
+	GtPass	   *P = arg;
+
+	gt_acc_add(P->a, vecs, NULL, lo, hi - lo, P->alive ? P->alive + lo : NULL);
+}
+
+/* every base row of ds (ids: the row numbers) with alive[row] (NULL: all), streamed when ds is */
+void
+gt_acc_base(GtAcc *a, const Dataset *ds, const char *alive, const char *label)
+{
+	GtPass		P = {a, alive};
+
+	if (!ds->streamed)
+		gt_acc_add(a, ds->base, NULL, 0, ds->n, alive);
+	else
+		dataset_stream(ds, 0, label, gt_chunk, &P);
+}
+
+/* the sorted top-K of every query into gt (missing neighbours: id -1, distance infinity); frees a */
+void
+gt_acc_end(GtAcc *a, GroundTruth *gt)
+{
+	int			q,
+				j;
+
+	gt->nq = a->nq;
+	gt->K = a->K;
+	gt->ids = xmalloc(sizeof(int64_t) * (size_t) a->nq * a->K);
+	gt->dist = xmalloc(sizeof(float) * (size_t) a->nq * a->K);
+	for (q = 0; q < a->nq; q++)
+	{
+		HeapEnt    *h = a->heaps + (size_t) q * a->K;
+
+		qsort(h, a->sz[q], sizeof(HeapEnt), cmp_heapent);
+		for (j = 0; j < a->K; j++)
+		{
+			size_t		o = (size_t) q * a->K + j;
+
+			gt->ids[o] = j < a->sz[q] ? h[j].id : -1;
+			gt->dist[o] = j < a->sz[q] ? (a->metric == METRIC_L2 ? sqrtf(h[j].d) : h[j].d) : INFINITY;
+		}
+	}
+	free(a->heaps);
+	free(a->sz);
+	free(a->qn);
+	free(a);
+	gt->cached = 0;
+}
+
 /* exact top-K of nq queries over n base vectors (ids: base_ids, or the row numbers) */
 void
 compute_gt(const float *base, const int64_t *base_ids, long n, const float *q, int nq, int dim,
 		   int metric, int K, GroundTruth *gt)
 {
-	GtJob		J = {base, base_ids, n, q, nq, dim, K, metric, NULL, NULL, NULL};
 	double		t0 = now_sec();
+	GtAcc	   *a = gt_acc_begin(q, nq, dim, metric, K);
 
-	gt->nq = nq;
-	gt->K = K;
-	gt->ids = xmalloc(sizeof(int64_t) * nq * K);
-	gt->dist = xmalloc(sizeof(float) * nq * K);
-	J.ids = gt->ids;
-	J.dist = gt->dist;
-	if (metric == METRIC_COSINE)
-	{
-		J.bnorm = xmalloc(sizeof(float) * (n ? n : 1));
-		parallel_for(n, 4096, bnorm_range, &J);
-	}
-	parallel_for((nq + GT_QB - 1) / GT_QB, 1, gt_range, &J);
-	free(J.bnorm);
+	gt_acc_add(a, base, base_ids, 0, n, NULL);
+	gt_acc_end(a, gt);
 	gt->seconds = now_sec() - t0;
-	gt->cached = 0;
 }
 
 void
@@ -697,9 +1045,19 @@ gt_get(const Dataset *ds, GroundTruth *gt)
 	if (gt_read_cache(ds, path, gt))
 		return;
 	if (!O.quiet)
-		fprintf(stderr, "ground truth: computing exact top-%d of %d queries over %ld vectors on %d threads...\n",
-				GT_K, ds->nq, ds->n, g_threads);
-	compute_gt(ds->base, NULL, ds->n, ds->query, ds->nq, ds->dim, ds->metric, GT_K, gt);
+		fprintf(stderr, "ground truth: computing exact top-%d of %d queries over %ld vectors on %d threads%s...\n",
+				GT_K, ds->nq, ds->n, g_threads, ds->streamed ? " (one streaming pass)" : "");
+	if (ds->streamed)
+	{
+		double		t0 = now_sec();
+		GtAcc	   *a = gt_acc_begin(ds->query, ds->nq, ds->dim, ds->metric, GT_K);
+
+		gt_acc_base(a, ds, NULL, "ground truth");
+		gt_acc_end(a, gt);
+		gt->seconds = now_sec() - t0;
+	}
+	else
+		compute_gt(ds->base, NULL, ds->n, ds->query, ds->nq, ds->dim, ds->metric, GT_K, gt);
 	if (!O.quiet)
 		fprintf(stderr, "ground truth: computed in %.1f s\n", gt->seconds);
 	gt_write_cache(ds, path, gt);
@@ -777,6 +1135,25 @@ cmd_gt(void)
 		json_run_end(&j);
 	}
 	gt_free(&gt);
+	dataset_free(&ds);
+	return 0;
+}
+
+/* key: the data set's keys (ground-truth file, base table) and how long generating it took */
+int
+cmd_key(void)
+{
+	Dataset		ds;
+	char		path[2048];
+
+	g_ck_recompute = 1;
+	dataset_load(&ds);
+	g_ck_recompute = 0;
+	gt_path(&ds, path, sizeof(path));
+	printf("key %s\ntabkey %s\nbase_checksum %016llx\nstreamed %d\nseconds %.1f\nrows_per_second %.0f\ngt_file %s%s\n",
+		   ds.key, ds.tabkey, (unsigned long long) ds.ck_base, ds.streamed, ds.load_seconds,
+		   ds.n / (ds.load_seconds > 0 ? ds.load_seconds : 1e-9), path,
+		   access(path, R_OK) == 0 ? " (exists)" : "");
 	dataset_free(&ds);
 	return 0;
 }

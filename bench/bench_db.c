@@ -4,7 +4,8 @@
  *   - binary encodings: float4[] / int8[] parameters and binary COPY rows;
  *   - backend memory from /proc;
  *   - index specs (--spec) and the table names they resolve to;
- *   - loading: base, query and extra vectors by binary COPY, the spec's own
+ *   - loading: base, query and extra vectors by binary COPY (a streamed data
+ *     set chunk by chunk, a transaction each, resumable), the spec's own
  *     copies for other column types, the vecbench_meta marker table that
  *     makes a reload unnecessary; the 'load' subcommand;
  *   - Run: the data set, ground truth, connection and specs a subcommand
@@ -467,31 +468,26 @@ copy_put(PGconn *c, PQExpBuffer b)
 	resetPQExpBuffer(b);
 }
 
-/* (re)create TABLE (idcol bigint, v real[]) and fill it with binary COPY */
-static double
-copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs, long n, int dim, long id0,
-			 const char *storage)
+/*
+ * one binary COPY of vecs[0..n) (ids id0 + i) into table, in the caller's
+ * transaction; p: a progress bar of rows done0 + i out of total, or NULL
+ */
+static void
+copy_rows(PGconn *c, const char *table, const float *vecs, long n, int dim, long id0, Progress *p, long total)
 {
 	PQExpBufferData b;
 	PGresult   *r;
 	long		i;
-	double		t0 = now_sec();
-	Progress	p;
 	char		sql[320],
-				label[64],
 				det[160];
 	static const char hdr[] = "PGCOPY\n\377\r\n\0";
 	uint16_t	be16;
 
-	create_vector_table(c, table, idcol, "real[]", storage);
-	db_exec(c, "BEGIN");
 	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", table);
 	r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_COPY_IN)
 		die("%s: %s", sql, PQerrorMessage(c));
 	PQclear(r);
-	snprintf(label, sizeof(label), "load %s", idcol);
-	progress_start(&p, strcmp(idcol, "id") == 0 ? "load" : label);
 	initPQExpBuffer(&b);
 	appendBinaryPQExpBuffer(&b, hdr, 11);
 	append_be32(&b, 0);			/* flags */
@@ -509,8 +505,11 @@ copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs,
 		if (b.len > (1 << 20))
 		{
 			copy_put(c, &b);
-			snprintf(det, sizeof(det), "%ld / %ld rows into %s", i + 1, n, table);
-			progress_show(&p, (double) (i + 1) / n, det);
+			if (p)
+			{
+				snprintf(det, sizeof(det), "%ld / %ld rows into %s", i + 1, total, table);
+				progress_show(p, (double) (i + 1) / total, det);
+			}
 		}
 	}
 	be16 = htobe16(0xffff);		/* trailer */
@@ -524,12 +523,120 @@ copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs,
 	PQclear(r);
 	while ((r = PQgetResult(c)) != NULL)
 		PQclear(r);
+	termPQExpBuffer(&b);
+}
+
+/* (re)create TABLE (idcol bigint, v real[]) and fill it with binary COPY */
+static double
+copy_vectors(PGconn *c, const char *table, const char *idcol, const float *vecs, long n, int dim, long id0,
+			 const char *storage)
+{
+	double		t0 = now_sec();
+	Progress	p;
+	char		label[64],
+				det[160];
+
+	create_vector_table(c, table, idcol, "real[]", storage);
+	db_exec(c, "BEGIN");
+	snprintf(label, sizeof(label), "load %s", idcol);
+	progress_start(&p, strcmp(idcol, "id") == 0 ? "load" : label);
+	copy_rows(c, table, vecs, n, dim, id0, &p, n);
 	db_exec(c, "COMMIT");
 	snprintf(det, sizeof(det), "%ld rows into %s", n, table);
 	progress_show(&p, 1.0, det);
 	progress_end(&p);
-	termPQExpBuffer(&b);
 	return now_sec() - t0;
+}
+
+/* the marker key of tbl when the table exists (malloc'd), else NULL */
+static char *
+meta_key(PGconn *c, const char *tbl, long *rows)
+{
+	char	   *esc_t = PQescapeLiteral(c, tbl, strlen(tbl));
+	char	   *key,
+			   *r;
+
+	key = db_value(c, "SELECT key FROM vecbench_meta WHERE tbl = %s AND to_regclass(%s) IS NOT NULL", esc_t, esc_t);
+	r = db_value(c, "SELECT rows FROM vecbench_meta WHERE tbl = %s", esc_t);
+	*rows = r ? atol(r) : -1;
+	free(r);
+	PQfreemem(esc_t);
+	return key;
+}
+
+#define LOADING_PREFIX "loading:"	/* marker of a streamed load under way: rows = rows committed */
+#define WRITTEN_PREFIX "written:"	/* marker of a table changed by 'write --in-place' */
+
+typedef struct LoadPass
+{
+	PGconn	   *c;
+	const char *table;
+	char	   *esc_t,
+			   *esc_k;			/* the table and its "loading:" marker, as literals */
+	int			dim;
+} LoadPass;
+
+/* a chunk of a streamed load: COPY and the marker's row count, one transaction */
+static void
+load_chunk(const float *vecs, long lo, long hi, void *arg)
+{
+	LoadPass   *P = arg;
+	PGresult   *r;
+	char		upd[1024];
+
+	db_exec(P->c, "BEGIN");
+	copy_rows(P->c, P->table, vecs, hi - lo, P->dim, lo, NULL, 0);
+	snprintf(upd, sizeof(upd), "UPDATE vecbench_meta SET rows = %ld, loaded = now() WHERE tbl = %s AND key = %s "
+			 "AND rows = %ld", hi, P->esc_t, P->esc_k, lo);
+	r = PQexec(P->c, upd);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdTuples(r), "1") != 0)
+		die("load: the marker of %s does not say %ld rows loaded (another load at the same time?) %s",
+			P->table, lo, PQerrorMessage(P->c));
+	PQclear(r);
+	db_exec(P->c, "COMMIT");
+}
+
+/*
+ * A streamed data set's base table: chunks of rows generated and copied in
+ * order, each chunk with the marker's row count in its own transaction, so
+ * that an interrupted load resumes after the last chunk committed (ids are
+ * the row numbers, 0 ... n - 1).  --force starts again from scratch.
+ */
+static void
+load_streamed(PGconn *c, const Dataset *ds, const char *base, const char *key, const char *storage,
+			  LoadResult *lr)
+{
+	char		lkey[440];
+	char	   *cur;
+	long		done = -1,
+				rows;
+	LoadPass	P;
+
+	snprintf(lkey, sizeof(lkey), "%s%s", LOADING_PREFIX, key);
+	cur = meta_key(c, base, &rows);
+	if (!O.force && cur && strcmp(cur, lkey) == 0 && rows >= 0 && rows <= ds->n)
+		done = rows;
+	free(cur);
+	if (done < 0)
+	{
+		db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE '%s%%'", base);
+		create_vector_table(c, base, "id", "real[]", storage);
+		meta_set(c, base, lkey, 0);
+		done = 0;
+	}
+	else if (!O.quiet)
+		fprintf(stderr, "load: resuming %s after row %ld of %ld (the rows of earlier runs are kept)\n", base, done,
+				ds->n);
+	lr->resumed_from = done;
+	P.c = c;
+	P.table = base;
+	P.esc_t = PQescapeLiteral(c, base, strlen(base));
+	P.esc_k = PQescapeLiteral(c, lkey, strlen(lkey));
+	P.dim = ds->dim;
+	lr->seconds = dataset_stream(ds, done, "load", load_chunk, &P);
+	lr->rows = ds->n - done;
+	PQfreemem(P.esc_t);
+	PQfreemem(P.esc_k);
 }
 
 /* load the base/query/extra tables of ds as real[] (skipped when the marker matches) */
@@ -550,6 +657,16 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 	snprintf(tx, sizeof(tx), "%s_x", base);
 	storage = vector_storage(24 + 4L * ds->dim, 0);
 	snprintf(key, sizeof(key), "%s-%s", ds->tabkey, storage);
+	if (!O.force)
+	{
+		long		rows;
+		char	   *cur = meta_key(c, base, &rows);
+
+		if (cur && strncmp(cur, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) == 0)
+			die("table %s was changed by 'write --in-place' (rows inserted and deleted, its index too): "
+				"reload it with 'vecbench load --force' and the same data-set options", base);
+		free(cur);
+	}
 	if (!O.force && meta_matches(c, base, key, ds->n))
 	{
 		lr->skipped = 1;
@@ -560,8 +677,16 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 	{
 		double		t0;
 
-		db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE '%s%%'", base);
-		lr->seconds = copy_vectors(c, base, "id", ds->base, ds->n, ds->dim, 0, storage);
+		if (ds->streamed)
+			load_streamed(c, ds, base, key, storage, lr);
+		else
+		{
+			db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE '%s%%'", base);
+			lr->seconds = copy_vectors(c, base, "id", ds->base, ds->n, ds->dim, 0, storage);
+			lr->rows = ds->n;
+		}
+		if (!O.quiet && ds->streamed)
+			fprintf(stderr, "load: VACUUM (ANALYZE) %s...\n", base);
 		t0 = now_sec();
 		db_exec(c, "VACUUM (ANALYZE) %s", base);
 		lr->vacuum_seconds = now_sec() - t0;
@@ -580,6 +705,21 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 		finish_side_table(c, tx, "xid", key, ds->nextra);
 	}
 	lr->table_bytes = db_int(c, "SELECT pg_table_size('%s')", base);
+}
+
+/*
+ * mark table as changed by 'write --in-place' (before the first change):
+ * the load that made it no longer describes it
+ */
+void
+mark_table_written(PGconn *c, const char *table)
+{
+	char	   *esc_t = PQescapeLiteral(c, table, strlen(table));
+
+	ensure_meta_table(c);
+	db_exec(c, "UPDATE vecbench_meta SET key = '%s' || key WHERE tbl = %s AND key NOT LIKE '%s%%'", WRITTEN_PREFIX,
+			esc_t, WRITTEN_PREFIX);
+	PQfreemem(esc_t);
 }
 
 static void
@@ -702,13 +842,19 @@ cmd_load(void)
 	printf("load: table %s, %ld rows, dim %d, %.1f MB%s", base, ds.n, ds.dim, lr.table_bytes / 1048576.0,
 		   lr.skipped ? " (already loaded)\n" : "");
 	if (!lr.skipped)
-		printf(", COPY %.1f s (%.0f rows/s), VACUUM ANALYZE %.1f s\n", lr.seconds, ds.n / lr.seconds,
-			   lr.vacuum_seconds);
+	{
+		if (lr.resumed_from > 0)
+			printf(", resumed after row %ld", lr.resumed_from);
+		printf(", COPY %.1f s (%ld rows, %.0f rows/s%s), VACUUM ANALYZE %.1f s\n", lr.seconds, lr.rows,
+			   rows_per_s(lr.rows, lr.seconds), ds.streamed ? ", generation included" : "", lr.vacuum_seconds);
+	}
 	meta_refresh_extensions(c);
 	json_run_begin(&j, "load", &ds, NULL);
 	j_bool(&j, "skipped", lr.skipped);
 	j_num(&j, "copy_seconds", lr.seconds);
-	j_num(&j, "rows_per_second", lr.skipped ? NAN : ds.n / lr.seconds);
+	j_num(&j, "rows_per_second", lr.skipped ? NAN : rows_per_s(lr.rows, lr.seconds));
+	j_int(&j, "rows_copied", lr.skipped ? 0 : lr.rows);
+	j_int(&j, "resumed_from", lr.resumed_from);
 	j_num(&j, "vacuum_analyze_seconds", lr.vacuum_seconds);
 	j_int(&j, "table_bytes", lr.table_bytes);
 	j_num(&j, "dataset_seconds", ds.load_seconds);

@@ -406,6 +406,9 @@ json_run_begin(Json *j, const char *sub, const Dataset *ds, const Spec *s)
 		j_str(j, "metric", metric_names[ds->metric]);
 		if (strcmp(ds->name, "synthetic") == 0)
 		{
+			j_bool(j, "streamed", ds->streamed);
+			if (ds->streamed)
+				j_num(j, "generation_pass_seconds", ds->pass_seconds);
 			j_int(j, "seed", (long long) O.seed);
 			j_int(j, "clusters", O.clusters);
 			j_int(j, "intrinsic_dim", O.idim);

@@ -3,9 +3,11 @@
  * seconds, never a timing): known answers of recall and brute force, a
  * deterministic generator, the ground-truth cache, a binary COPY round trip,
  * exact scans through the server giving recall 1 (L2, cosine, inner
- * product), then every subcommand on a few hundred synthetic vectors (soak
- * for a few seconds: report lines, live rows constant, recall 1 with exact
- * scans), and the JSON lines they wrote.  Prints 'vecbench smoke: ok' or FAIL lines.
+ * product), a streamed data set equal to the one held whole (keys, ground
+ * truth, exact answers over the rows alive, a resumed load), then every
+ * subcommand on a few hundred synthetic vectors (soak for a few seconds:
+ * report lines, live rows constant, recall 1 with exact scans), and the JSON
+ * lines they wrote.  Prints 'vecbench smoke: ok' or FAIL lines.
  */
 #include "vecbench.h"
 
@@ -97,6 +99,107 @@ smoke_recall_unit(void)
 	}
 }
 
+/*
+ * the data set of the options generated in chunks instead of held whole
+ * (ds, gt: the same held whole, and its ground truth): the same keys, rows,
+ * ground truth and exact answers over the rows alive; a chunked load that
+ * resumes after an interruption gives the table of the whole-set load
+ */
+static void
+smoke_stream(PGconn *c, const Dataset *ds, const GroundTruth *gt)
+{
+	Opts		keep = O;
+	Dataset		st;
+	GroundTruth g1,
+				g2;
+	GtAcc	   *a;
+	LiveSet		L1,
+				L2;
+	Rng			r1,
+				r2;
+	int64_t		ids1[50],
+				ids2[50],
+				pick[3];
+	const float *v1[50],
+			   *v2[50];
+	float	   *rows;
+	long		got1,
+				got2,
+				i;
+	size_t		cnt = (size_t) ds->nq * GT_K;
+	LoadResult	lr;
+
+	O.stream = 1;
+	O.chunk_rows = 64;
+	dataset_load(&st);
+	check(st.streamed && st.base == NULL, "--stream: the base vectors are held whole");
+	check(strcmp(st.key, ds->key) == 0 && strcmp(st.tabkey, ds->tabkey) == 0 && st.ck_extra == ds->ck_extra,
+		  "streamed keys %s / %s differ from %s / %s", st.key, st.tabkey, ds->key, ds->tabkey);
+	/* rows by number */
+	pick[0] = 0;
+	pick[1] = 17;
+	pick[2] = ds->n - 1;
+	rows = xmalloc(sizeof(float) * 3 * ds->dim);
+	dataset_base_ids(&st, pick, 3, rows);
+	for (i = 0; i < 3; i++)
+		check(memcmp(rows + i * ds->dim, ds->base + pick[i] * ds->dim, sizeof(float) * ds->dim) == 0,
+			  "streamed row %lld differs", (long long) pick[i]);
+	free(rows);
+	/* ground truth of one streaming pass */
+	a = gt_acc_begin(st.query, st.nq, st.dim, st.metric, GT_K);
+	gt_acc_base(a, &st, NULL, NULL);
+	gt_acc_end(a, &g1);
+	check(memcmp(g1.ids, gt->ids, sizeof(int64_t) * cnt) == 0 && memcmp(g1.dist, gt->dist, sizeof(float) * cnt) == 0,
+		  "streamed ground truth differs");
+	gt_free(&g1);
+	/* exact answers over the rows alive after deletes and inserts */
+	live_init(&L1, ds->n);
+	live_init(&L2, ds->n);
+	rng_seed(&r1, 5, 0, 0);
+	r2 = r1;
+	got1 = pick_live(&L1, &r1, 50, ids1, v1, ds);
+	got2 = pick_live(&L2, &r2, 50, ids2, v2, &st);
+	live_materialize(&L2, &st, ids2, v2, got2);
+	check(got1 == got2 && memcmp(ids1, ids2, sizeof(int64_t) * got1) == 0, "streamed live set picks other rows");
+	for (i = 0; i < got1 && i < got2; i++)
+		if (memcmp(v1[i], v2[i], sizeof(float) * ds->dim) != 0)
+		{
+			check(0, "generated vector of picked row %lld differs", (long long) ids2[i]);
+			break;
+		}
+	for (i = 0; i < 20 && i < ds->nextra; i++)
+	{
+		live_add(&L1, ds->n + i, ds->extra + i * ds->dim);
+		live_add(&L2, ds->n + i, st.extra + i * ds->dim);
+	}
+	live_gt(ds, &L1, ds->nq, &g1);
+	live_gt(&st, &L2, ds->nq, &g2);
+	check(memcmp(g1.ids, g2.ids, sizeof(int64_t) * cnt) == 0 && memcmp(g1.dist, g2.dist, sizeof(float) * cnt) == 0,
+		  "streamed exact answers over the rows alive differ");
+	gt_free(&g1);
+	gt_free(&g2);
+	live_free(&L1);
+	live_free(&L2);
+	/* chunked load, interrupted after 128 rows (as a killed load leaves it), resumed */
+	snprintf(O.table, sizeof(O.table), "vb_smoke_stream");
+	O.force = 1;
+	load_base_tables(c, &st, &lr);
+	check(lr.rows == st.n && lr.resumed_from == 0, "streamed load copied %ld rows", lr.rows);
+	db_exec(c, "DELETE FROM vb_smoke_stream WHERE id >= 128");
+	db_exec(c, "UPDATE vecbench_meta SET key = 'loading:' || key, rows = 128 WHERE tbl = 'vb_smoke_stream'");
+	O.force = 0;
+	load_base_tables(c, &st, &lr);
+	check(lr.resumed_from == 128 && lr.rows == st.n - 128, "streamed load resumed after row %ld, copied %ld rows",
+		  lr.resumed_from, lr.rows);
+	check(db_int(c, "SELECT count(*) FROM vb_smoke_stream s JOIN vb_smoke w USING (id) WHERE s.v = w.v") == st.n &&
+		  db_int(c, "SELECT count(*) FROM vb_smoke_stream") == st.n,
+		  "the resumed streamed load differs from the whole-set load");
+	db_exec(c, "DROP TABLE vb_smoke_stream, vb_smoke_stream_q, vb_smoke_stream_x");
+	db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE 'vb_smoke_stream%%'");
+	dataset_free(&st);
+	O = keep;
+}
+
 /* a few hundred synthetic vectors, small batches, every code path */
 static const char *const smoke_opts[][2] = {
 	{"dataset", "synthetic"}, {"n", "400"}, {"dim", "24"}, {"nq", "40"}, {"nextra", "200"}, {"idim", "6"},
@@ -104,6 +207,7 @@ static const char *const smoke_opts[][2] = {
 	{"with", "m=8, ef_construction=32"}, {"values", "10,100"}, {"clients", "1,2"}, {"warmup", "1"},
 	{"repeat", "1"}, {"insert-rows", "30"}, {"batches", "1,10"}, {"delete-frac", "0.1"}, {"delete-batch", "7"},
 	{"cycles", "2"}, {"cycle-frac", "0.1"}, {"reinsert-batch", "9"}, {"write-nq", "20"}, {"quiet", NULL},
+	{"no-stream", NULL},
 };
 
 int
@@ -288,6 +392,9 @@ cmd_smoke(void)
 		}
 		O = keep;
 	}
+
+	printf("== smoke: streamed data set (chunks of 64 rows): same keys, ground truth, rows alive, load\n");
+	smoke_stream(c, &ds, &gt);
 
 	printf("== smoke: build\n");
 	O.nspec = 1;

@@ -930,6 +930,9 @@ cmd_soak(void)
 				bad = 0;
 
 	run_data(&r, 0);
+	if (r.ds.streamed)
+		die("soak: not for a streamed data set (its reinsert pool takes the deleted rows' vectors from memory "
+			"and it works on a copy of the table; --no-stream holds the base vectors in memory)");
 	run_connect(&r);
 	for (si = 0; si < r.nspec; si++)
 	{

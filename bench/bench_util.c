@@ -313,7 +313,7 @@ rng_gauss(Rng *r)
 
 /* ------------------------------------------------------------------------
  * progress bars (stderr): a bar on a terminal (--progress), else a line per
- * tenth done at most every 5 s
+ * tenth done at most every 5 s, and one a minute in between
  * ------------------------------------------------------------------------ */
 
 void
@@ -354,7 +354,8 @@ progress_show(Progress *p, double frac, const char *detail)
 	{
 		int			dec = frac < 0 ? -1 : (int) (frac * 10);
 
-		if (dec != p->last_decile && (t - p->last > 5 || dec == 10))
+		/* and a line a minute through a long phase (a build of hours) */
+		if ((dec != p->last_decile && (t - p->last > 5 || dec == 10)) || t - p->last >= 60)
 		{
 			p->last_decile = dec;
 			p->last = t;
@@ -370,4 +371,63 @@ progress_end(Progress *p)
 	if (p->active && O.progress && !O.quiet)
 		fprintf(stderr, "\n");
 	p->active = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * rate progress (stderr) of the long streaming passes: a line every few
+ * seconds with the rows done, rows/s since the start of this run and the ETA
+ * ------------------------------------------------------------------------ */
+
+void
+rate_start(RateProgress *p, const char *label, long first, long total)
+{
+	p->label = label;
+	p->t0 = now_sec();
+	p->last = p->t0;
+	p->first = first;
+	p->total = total;
+}
+
+static void
+fmt_duration(double s, char *out, size_t len)
+{
+	long		t = (long) (s + 0.5);
+
+	if (t >= 3600)
+		snprintf(out, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+	else if (t >= 60)
+		snprintf(out, len, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(out, len, "%lds", t);
+}
+
+/* "LABEL: DONE / TOTAL rows (P%), R rows/s, ETA E" (elapsed instead of the ETA when done) */
+void
+rate_line(const RateProgress *p, long done, char *out, size_t len)
+{
+	double		el = now_sec() - p->t0,
+				rate = el > 0 ? (done - p->first) / el : 0;
+	char		tm[32];
+
+	if (done >= p->total)
+		fmt_duration(el, tm, sizeof(tm));
+	else
+		fmt_duration(rate > 0 ? (p->total - done) / rate : 0, tm, sizeof(tm));
+	snprintf(out, len, "%s: %ld / %ld rows (%.1f%%), %.0f rows/s, %s %s", p->label, done, p->total,
+			 p->total > 0 ? 100.0 * done / p->total : 100.0, rate, done >= p->total ? "took" : "ETA",
+			 rate > 0 || done >= p->total ? tm : "?");
+}
+
+/* print the line when 5 s have passed since the last one, or when final */
+void
+rate_show(RateProgress *p, long done, int final)
+{
+	double		t = now_sec();
+	char		line[256];
+
+	if (O.quiet || (!final && t - p->last < 5))
+		return;
+	p->last = t;
+	rate_line(p, done, line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
 }

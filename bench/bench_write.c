@@ -40,6 +40,9 @@ live_free(LiveSet *L)
 	free(L->ins_id);
 	free(L->ins_vec);
 	free(L->ins_alive);
+	while (L->nowned > 0)
+		free(L->owned[--L->nowned]);
+	free(L->owned);
 }
 
 void
@@ -125,6 +128,54 @@ live_gt(const Dataset *ds, const LiveSet *L, int nq, GroundTruth *gt)
 	float	   *vec;
 	int64_t    *ids;
 
+	if (ds->streamed)
+	{
+		/*
+		 * No base row held: one streaming pass over the base rows, skipping
+		 * the dead ones, then the inserted rows.  Nothing deleted or
+		 * inserted yet: the cached ground truth of the data set.
+		 */
+		double		t0 = now_sec();
+		long		nins = 0;
+		GtAcc	   *a;
+
+		if (L->nins == 0 && cnt == L->n)
+		{
+			GroundTruth full;
+
+			gt_get(ds, &full);
+			gt->nq = nq;
+			gt->K = full.K;
+			gt->ids = xmalloc(sizeof(int64_t) * (size_t) nq * full.K);
+			gt->dist = xmalloc(sizeof(float) * (size_t) nq * full.K);
+			memcpy(gt->ids, full.ids, sizeof(int64_t) * (size_t) nq * full.K);
+			memcpy(gt->dist, full.dist, sizeof(float) * (size_t) nq * full.K);
+			gt->cached = full.cached;
+			gt->seconds = full.seconds;
+			gt_free(&full);
+			return;
+		}
+		if (!O.quiet)
+			fprintf(stderr, "exact answers of %d queries over the %ld rows alive (one streaming pass)...\n", nq, cnt);
+		a = gt_acc_begin(ds->query, nq, ds->dim, ds->metric, GT_K);
+		gt_acc_base(a, ds, L->base_alive, "exact (rows alive)");
+		for (i = 0; i < L->nins; i++)
+			nins += L->ins_alive[i];
+		vec = xmalloc(sizeof(float) * (nins ? nins : 1) * ds->dim);
+		ids = xmalloc(sizeof(int64_t) * (nins ? nins : 1));
+		for (i = 0; i < L->nins; i++)
+			if (L->ins_alive[i])
+			{
+				memcpy(vec + (size_t) o * ds->dim, L->ins_vec[i], sizeof(float) * ds->dim);
+				ids[o++] = L->ins_id[i];
+			}
+		gt_acc_add(a, vec, ids, 0, nins, NULL);
+		gt_acc_end(a, gt);
+		gt->seconds = now_sec() - t0;
+		free(vec);
+		free(ids);
+		return;
+	}
 	vec = xmalloc(sizeof(float) * (cnt ? cnt : 1) * ds->dim);
 	ids = xmalloc(sizeof(int64_t) * (cnt ? cnt : 1));
 	for (i = 0; i < L->n; i++)
@@ -142,6 +193,38 @@ live_gt(const Dataset *ds, const LiveSet *L, int nq, GroundTruth *gt)
 	compute_gt(vec, ids, cnt, ds->query, nq, ds->dim, ds->metric, GT_K, gt);
 	free(vec);
 	free(ids);
+}
+
+/*
+ * the vectors of rows picked from a streamed data set (pick_live gives NULL
+ * for a base row): generated into a block the live set keeps
+ */
+void
+live_materialize(LiveSet *L, const Dataset *ds, const int64_t *ids, const float **vecs, long n)
+{
+	long		i,
+				m = 0;
+	int64_t    *need = xmalloc(sizeof(int64_t) * (n ? n : 1));
+	float	   *block;
+
+	for (i = 0; i < n; i++)
+		if (!vecs[i])
+			need[m++] = ids[i];
+	if (m == 0)
+	{
+		free(need);
+		return;
+	}
+	block = xmalloc(sizeof(float) * (size_t) m * ds->dim);
+	dataset_base_ids(ds, need, m, block);
+	for (i = 0, m = 0; i < n; i++)
+		if (!vecs[i])
+			vecs[i] = block + (size_t) (m++) * ds->dim;
+	L->owned = realloc(L->owned, sizeof(float *) * (L->nowned + 1));
+	if (!L->owned)
+		die("out of memory");
+	L->owned[L->nowned++] = block;
+	free(need);
 }
 
 /* choose m live rows at random; fills ids and marks them dead; returns count */
@@ -163,7 +246,8 @@ pick_live(LiveSet *L, Rng *r, long m, int64_t *ids, const float **vecs, const Da
 				continue;
 			L->base_alive[x] = 0;
 			ids[got] = x;
-			vecs[got] = ds->base + (size_t) x * ds->dim;
+			/* a streamed data set: live_materialize generates it when needed */
+			vecs[got] = ds->base ? ds->base + (size_t) x * ds->dim : NULL;
 		}
 		else
 		{
@@ -543,6 +627,7 @@ json_write(Json *j, const WriteRun *w)
 	int			i;
 
 	j_str(j, "table", w->wt);
+	j_bool(j, "in_place", O.in_place);
 	j_obj(j, "build");
 	json_build(j, &w->br);
 	j_end(j);
@@ -592,6 +677,35 @@ json_write(Json *j, const WriteRun *w)
 		json_write_recall(j, "recall_after_cycles", &w->cycles);
 }
 
+/*
+ * --in-place: the spec's own table and the index 'build' made, with a btree
+ * on id for the deletes (as the work table's primary key); the table is
+ * marked changed first, so that later subcommands do not take it for the
+ * data set as loaded
+ */
+static void
+in_place_table(PGconn *c, const Dataset *ds, const Spec *s, WriteRun *w)
+{
+	snprintf(w->wt, sizeof(w->wt), "%s", s->table);
+	snprintf(w->widx, sizeof(w->widx), "%s", s->index);
+	memset(&w->br, 0, sizeof(w->br));
+	if (has_index(s) && !index_exists(c, s->index))
+		die("write --in-place: index %s does not exist (run 'vecbench build' with the same options first)",
+			s->index);
+	printf("== write: %s on %s in place (index %s as 'build' left it)\n", s->label, w->wt,
+		   has_index(s) ? s->index : "none");
+	mark_table_written(c, w->wt);
+	db_exec(c, "ALTER TABLE %s SET (autovacuum_enabled = off)", w->wt);
+	if (!O.quiet)
+		fprintf(stderr, "write: btree on %s (id) for the deletes...\n", w->wt);
+	db_exec(c, "CREATE INDEX IF NOT EXISTS %.40s_id_btree ON %s (id)", w->wt, w->wt);
+	w->br.seconds = NAN;
+	w->br.index_bytes = has_index(s) ? db_int(c, "SELECT pg_relation_size('%s')", w->widx) : 0;
+	w->br.table_bytes = db_int(c, "SELECT pg_table_size('%s')", w->wt);
+	w->br.bytes_per_vector = ds->n > 0 ? (double) w->br.index_bytes / ds->n : NAN;
+	w->br.mem.hwm_kb = w->br.mem.rss_kb = w->br.mem.anon_kb = -1;
+}
+
 /* the write run of spec number si */
 static void
 write_spec(PGconn *c, const Dataset *ds, const Spec *s, int si, const long *batches, WriteRun *w)
@@ -607,9 +721,14 @@ write_spec(PGconn *c, const Dataset *ds, const Spec *s, int si, const long *batc
 				bi;
 
 	ensure_spec_tables(c, ds, s);
-	work_table_names(s, "w", w->wt, sizeof(w->wt), w->widx, sizeof(w->widx));
-	printf("== write: %s on %s (copy of %s)\n", s->label, w->wt, s->table);
-	work_table(c, ds, s, w->wt, w->widx, &w->br);
+	if (O.in_place)
+		in_place_table(c, ds, s, w);
+	else
+	{
+		work_table_names(s, "w", w->wt, sizeof(w->wt), w->widx, sizeof(w->widx));
+		printf("== write: %s on %s (copy of %s)\n", s->label, w->wt, s->table);
+		work_table(c, ds, s, w->wt, w->widx, &w->br);
+	}
 	live_init(&L, ds->n);
 	write_recall(ds, s, w->wt, &L, nq, &w->before, "initial");
 
@@ -655,6 +774,8 @@ write_spec(PGconn *c, const Dataset *ds, const Spec *s, int si, const long *batc
 		const float **vecs = xmalloc(sizeof(float *) * (m + 1));
 
 		got = pick_live(&L, &rng, m, ids, vecs, ds);
+		if (ds->streamed)
+			live_materialize(&L, ds, ids, vecs, got);
 		delete_ids(c, w->wt, ids, got, O.delete_batch);
 		cy->vacuum_s = timed_vacuum(c, w->wt);
 		cy->deleted = got;
@@ -689,6 +810,8 @@ cmd_write(void)
 	if (r.ds.nextra < 1)
 		die("write needs extra vectors to insert (--nextra; fashion-mnist has 10,000 test images "
 			"minus --nq, plus the train images beyond --n)");
+	if (O.in_place && O.nspec > 1)
+		die("write --in-place: one --spec at a time (each changes its table)");
 	run_connect(&r);
 	w->nb = parse_int_list(O.batches, batches, 16);
 	if (parse_int_list(O.clients, clients, MAXLIST) < 1)
@@ -708,7 +831,7 @@ cmd_write(void)
 		json_run_begin(&j, "write", &r.ds, &r.specs[si]);
 		json_write(&j, w);
 		json_run_end(&j);
-		if (!O.force)
+		if (!O.force && !O.in_place)
 			db_exec(r.c, "DROP TABLE IF EXISTS %s", w->wt);
 	}
 	free(w);

@@ -48,6 +48,7 @@ usage(FILE *f)
 			"           index size and elements; summary after warm-up (the first 20%%)\n"
 			"  compare  build+query two --spec's in alternating runs and print figures and ratios B/A\n"
 			"  smoke    tiny end-to-end run of every subcommand with known-answer checks (for CI)\n"
+			"  key      generate the data set once: its keys (ground-truth file, table marker), rows/s\n"
 			"\n"
 			"data set:\n"
 			"  --dataset fashion-mnist|synthetic   (default fashion-mnist)\n"
@@ -56,7 +57,12 @@ usage(FILE *f)
 			"  synthetic: --dim D --seed S --clusters C --idim L --spread F --noise F --normalize 0|1\n"
 			"      (defaults: n 10000, dim 128, seed 42, clusters 64, idim min(32,dim), spread 0.5,\n"
 			"      noise 0.05, normalize on for cosine)\n"
-			"  --data-dir DIR     ground-truth cache (default: data/ beside the binary)\n"
+			"  --data-dir DIR     ground-truth cache, streamed sets' base checksums (default: data/ beside\n"
+			"                     the binary)\n"
+			"  --stream / --no-stream   synthetic base vectors generated in chunks when a pass needs them,\n"
+			"      never held whole (default: when n x dim x 4 bytes is above 4 GiB); the keys are the same\n"
+			"      --chunk-rows R (16384): rows per chunk; a streamed 'load' commits each chunk and resumes;\n"
+			"      churn and soak need the base held whole (--no-stream)\n"
 			"\n"
 			"index specs (repeatable; compare takes two):\n"
 			"  --spec vechnsw | pgvector | exact | 'KEY=VALUE;...'\n"
@@ -74,6 +80,8 @@ usage(FILE *f)
 			"write:\n"
 			"  --insert-rows N (1000) --batches 1,10,100 --delete-frac F (0.1) --delete-batch B (100)\n"
 			"  --cycles C (2) --cycle-frac F (--delete-frac) --write-nq Q (200)\n"
+			"  --in-place         on the spec's table and the index 'build' made (no copy, no second build);\n"
+			"                     the table is marked changed: later subcommands want 'load --force'\n"
 			"churn (same delete seed for every spec):\n"
 			"  --delete-frac F (0.5) first delete   --cycle-frac F (0.1) --cycles C (5) later rounds\n"
 			"  --reinsert-batch B (100) rows per commit   --delete-batch B (100)   --write-nq Q (all --nq)\n"
@@ -144,7 +152,8 @@ static const OptDef optdefs[] = {
 	OPT("report-every", OPT_INT, report_every), OPT("writers", OPT_INT, writers),
 	OPT("readers", OPT_INT, readers), OPT("vacuum-interval", OPT_DBL, vacuum_interval),
 	OPT("recall-queries", OPT_INT, recall_queries), OPT("read-rate", OPT_DBL, read_rate),
-	OPT("write-rate", OPT_DBL, write_rate),
+	OPT("write-rate", OPT_DBL, write_rate), FLAG("stream", stream, 1), FLAG("no-stream", stream, 0),
+	OPT("chunk-rows", OPT_LONG, chunk_rows), FLAG("in-place", in_place, 1),
 };
 
 #define NOPTS ((int) (sizeof(optdefs) / sizeof(optdefs[0])))
@@ -264,7 +273,7 @@ set_defaults(void)
 		{"delete-frac", "-1"}, {"delete-batch", "100"}, {"cycles", "-1"}, {"cycle-frac", "-1"},
 		{"reinsert-batch", "100"}, {"write-nq", "-1"}, {"storage", "auto"}, {"duration", "180"},
 		{"report-every", "15"}, {"writers", "2"}, {"readers", "2"}, {"vacuum-interval", "20"},
-		{"recall-queries", "20"}, {"read-rate", "0"}, {"write-rate", "0"},
+		{"recall-queries", "20"}, {"read-rate", "0"}, {"write-rate", "0"}, {"chunk-rows", "16384"},
 	};
 	char		exe[1024];
 	ssize_t		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -283,6 +292,7 @@ set_defaults(void)
 	set_options(defaults, sizeof(defaults) / sizeof(defaults[0]));
 	snprintf(O.datadir, sizeof(O.datadir), "%s/data", g_exedir);
 	snprintf(O.results, sizeof(O.results), "%s/results.jsonl", g_exedir);
+	O.stream = -1;
 	O.progress = isatty(2);
 	O.threads = (int) sysconf(_SC_NPROCESSORS_ONLN);
 }
@@ -334,7 +344,7 @@ main(int argc, char **argv)
 	}			subs[] = {
 		{"load", cmd_load}, {"gt", cmd_gt}, {"build", cmd_build}, {"query", cmd_query},
 		{"write", cmd_write}, {"churn", cmd_churn}, {"soak", cmd_soak}, {"compare", cmd_compare},
-		{"smoke", cmd_smoke},
+		{"smoke", cmd_smoke}, {"key", cmd_key},
 	};
 	struct option longopts[NOPTS + 2];
 	const char *sub;

@@ -6,15 +6,18 @@
  *   vecbench.c      main: options (getopt_long from a table), usage, dispatch
  *   bench_util.c    errors and memory, clocks, lists and percentiles, the
  *                   parallel_for of the CPU work, the PRNG, progress bars
- *   bench_data.c    data sets (fashion-mnist, synthetic generator), exact
- *                   ground truth (brute force, cache file), recall; 'gt'
+ *   bench_data.c    data sets (fashion-mnist, synthetic generator; large
+ *                   synthetic sets streamed: generated in chunks per pass),
+ *                   exact ground truth (brute force, running top-K over
+ *                   chunks, cache file), recall; 'gt', 'key'
  *   bench_db.c      libpq: connections, statements, binary parameters and
- *                   COPY, index specs and table names, loading; 'load'
+ *                   COPY, index specs and table names, loading (a streamed
+ *                   set chunk by chunk, resumable); 'load'
  *   bench_report.c  run metadata and the JSON lines of the results file
  *   bench_query.c   CREATE INDEX with progress, query runs over N
  *                   connections; 'build', 'query', 'compare'
  *   bench_write.c   inserts, deletes, VACUUM and the live-row bookkeeping;
- *                   'write'
+ *                   'write' (on a copy, or --in-place on the built index)
  *   bench_churn.c   'churn': delete + VACUUM + reinsert rounds, side by side
  *   bench_soak.c    'soak': inserts, deletes, searches and VACUUM side by side for a
  *                   duration; a line per interval (rates, latency, sampled recall,
@@ -111,6 +114,9 @@ typedef struct Opts
 	int			recall_queries;
 	double		read_rate;
 	double		write_rate;
+	int			stream;			/* -1 = auto (synthetic above STREAM_AUTO_BYTES) */
+	long		chunk_rows;		/* rows per chunk of a streamed data set */
+	int			in_place;		/* write: on the spec's table and built index */
 } Opts;
 
 extern Opts O;
@@ -164,6 +170,19 @@ void		progress_start(Progress *p, const char *label);
 void		progress_show(Progress *p, double frac, const char *detail);
 void		progress_end(Progress *p);
 
+typedef struct RateProgress		/* a line every few seconds: rows, rows/s, ETA */
+{
+	const char *label;
+	double		t0,
+				last;
+	long		first,			/* rows done before this run (a resumed load) */
+				total;
+} RateProgress;
+
+void		rate_start(RateProgress *p, const char *label, long first, long total);
+void		rate_show(RateProgress *p, long done, int final);
+void		rate_line(const RateProgress *p, long done, char *out, size_t len);
+
 /* ---- bench_data.c ---- */
 
 typedef struct Dataset
@@ -176,14 +195,31 @@ typedef struct Dataset
 	int			dim;
 	int			nq;
 	int			nextra;
-	float	   *base;
+	float	   *base;			/* NULL when streamed */
 	float	   *query;
 	float	   *extra;
 	uint64_t	ck_base,
 				ck_query,
 				ck_extra;
 	double		load_seconds;
+	int			streamed;		/* base rows generated chunk by chunk when needed */
+	void	   *syn;			/* the synthetic generator's model (streamed sets) */
+	double		pass_seconds;	/* one generation pass over the base rows (streamed) */
 } Dataset;
+
+/*
+ * a synthetic data set is streamed when its base floats would take more than
+ * this (or with --stream): 10M x 512 (20 GB) is, 1M x 512 (2 GB, which churn
+ * and soak need held whole) is not
+ */
+#define STREAM_AUTO_BYTES (4L << 30)
+#define STREAM_CHUNK_ROWS 16384
+
+/* called with each chunk of base rows [lo, hi) of a streaming pass, vecs = row lo */
+typedef void (*chunk_fn) (const float *vecs, long lo, long hi, void *arg);
+
+/* running exact top-K of a set of queries over rows added in any order */
+typedef struct GtAcc GtAcc;
 
 typedef struct GroundTruth
 {
@@ -197,6 +233,13 @@ typedef struct GroundTruth
 
 void		dataset_load(Dataset *ds);
 void		dataset_free(Dataset *ds);
+void		dataset_base_rows(const Dataset *ds, long lo, long hi, float *out);
+void		dataset_base_ids(const Dataset *ds, const int64_t *ids, long n, float *out);
+double		dataset_stream(const Dataset *ds, long from, const char *label, chunk_fn fn, void *arg);
+GtAcc	   *gt_acc_begin(const float *q, int nq, int dim, int metric, int K);
+void		gt_acc_add(GtAcc *a, const float *vecs, const int64_t *ids, int64_t id0, long n, const char *alive);
+void		gt_acc_base(GtAcc *a, const Dataset *ds, const char *alive, const char *label);
+void		gt_acc_end(GtAcc *a, GroundTruth *gt);
 void		compute_gt(const float *base, const int64_t *base_ids, long n, const float *q, int nq, int dim,
 					   int metric, int K, GroundTruth *gt);
 void		gt_get(const Dataset *ds, GroundTruth *gt);
@@ -237,6 +280,8 @@ typedef struct LoadResult
 	double		vacuum_seconds;
 	long long	table_bytes;
 	int			skipped;
+	long		rows;			/* base rows copied by this run */
+	long		resumed_from;	/* streamed: rows already there when it started */
 } LoadResult;
 
 PGconn	   *db_connect(void);
@@ -255,6 +300,7 @@ void		default_specs(Spec *specs, int *nspec, const Dataset *ds);
 const char *vector_storage(long value_bytes, int side);
 void		load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr);
 void		ensure_spec_tables(PGconn *c, const Dataset *ds, const Spec *s);
+void		mark_table_written(PGconn *c, const char *table);
 
 /* what a subcommand works on: data set, ground truth, connection, specs */
 typedef struct Run
@@ -357,6 +403,9 @@ typedef struct LiveSet
 	char	   *ins_alive;
 	long		nins,
 				cap;
+	/* vectors generated for rows of a streamed data set (freed with the set) */
+	float	  **owned;
+	long		nowned;
 } LiveSet;
 
 typedef struct WriteRecall
@@ -373,6 +422,7 @@ long		live_count(const LiveSet *L);
 uint64_t	live_hash(const LiveSet *L);
 void		live_gt(const Dataset *ds, const LiveSet *L, int nq, GroundTruth *gt);
 long		pick_live(LiveSet *L, Rng *r, long m, int64_t *ids, const float **vecs, const Dataset *ds);
+void		live_materialize(LiveSet *L, const Dataset *ds, const int64_t *ids, const float **vecs, long n);
 void		work_table_names(const Spec *s, const char *suffix, char *wt, size_t wtlen, char *widx,
 							 size_t widxlen);
 void		work_table(PGconn *c, const Dataset *ds, const Spec *s, const char *wt, const char *widx,
@@ -434,5 +484,6 @@ int			cmd_write(void);
 int			cmd_churn(void);
 int			cmd_soak(void);
 int			cmd_smoke(void);
+int			cmd_key(void);
 
 #endif							/* VECBENCH_H */

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# bench/scale.sh: one scale of the synthetic 512-d cosine plan (issue 13) on an existing
+# cluster, step by step, each step resumable:
+#
+#   load         base, query and extra vectors; the base vectors are streamed (generated in
+#                chunks, never held whole), each chunk COPYed in its own transaction, so an
+#                interrupted load goes on after the last chunk committed
+#   gt           exact top-100 of the queries: one streaming pass, cached in bench/data
+#   build-serial (--serial) CREATE INDEX with max_parallel_maintenance_workers = 0 first
+#   build        CREATE INDEX as the server's settings allow (parallel): time, size, peak RSS
+#   query        recall@10, QPS, p50/p99 at every --values, with 1 and 4 clients (--clients)
+#   write        on the built index itself (write --in-place): inserts at 1 and 100 rows per
+#                commit over 4 clients, 10 % deleted, VACUUM, recall against the rows alive
+#
+#   bench/scale.sh --n 10000000 [options] [-- extra vecbench options]
+#
+# options: --n N (required)  --dim D (512)  --nq Q (1000)  --spec SPEC (f16: 'vechnsw;name=f16;
+#   with=m=16, ef_construction=64, storage=f16')  --serial  --values LIST (10,20,40,80,160,320)
+#   --clients LIST (1,4)  --insert-rows R (2000 per batch size)  --write-nq Q (200)
+#   --redo STEP (forget STEP and the steps after it; --redo load reloads from scratch)
+#   --show (print the state and stop)
+#
+# State: bench/data/scale-nN-dD.state, a line per step: step, status (running, done,
+# cut short ...), start, end, the step's last output line (tab-separated). A re-run skips
+# the steps done and runs the others (a load resumes where it stopped). A step still
+# "running" in the file was killed with the script. Each step's output is also appended to
+# bench/data/scale-nN-dD.STEP.log; the figures go to bench/results.jsonl (JSON lines) as
+# for any vecbench run. 'write' changes the table and its index: after it, 'query' and
+# 'build' refuse the table until --redo load.
+#
+# The cluster: PGHOST/PGPORT/PGUSER/PGDATABASE of a running server with the extension
+# installed (this script starts no cluster). Settings it expects for 10M x 512 on 2 cores
+# and 24 GiB (smaller scales run with less):
+#   shared_buffers = 4GB                   upper graph levels and part of level 0
+#   maintenance_work_mem = 12GB            the in-memory build graph (--set can raise it per
+#                                          run); a graph that outgrows it continues on disk
+#                                          (NOTICE); a parallel build keeps it in /dev/shm,
+#                                          which must be at least as large
+#   max_parallel_maintenance_workers = 1   leader + 1 worker on 2 cores
+#   max_wal_size = 8GB, checkpoint_timeout = 30min   the load writes the table's ~27 GB as WAL
+#   wal_level = minimal, max_wal_senders = 0         CREATE INDEX then writes no WAL
+#   fsync = off, synchronous_commit = off, full_page_writes = off   allowed: a benchmark cluster
+#   autovacuum = off                       'write' measures its own VACUUM
+#   max_connections >= 20
+# Disk at 10M: table ~27 GB, f16 index ~16 GB, WAL up to max_wal_size.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VB=${VB:-$here/vecbench}
+
+n='' dim=512 nq=1000 serial=0 values=10,20,40,80,160,320 clients=1,4 insert_rows=2000 write_nq=200
+spec='vechnsw;name=f16;with=m=16, ef_construction=64, storage=f16'
+redo='' show=0
+extra=()
+while [ $# -gt 0 ]; do
+	case $1 in
+		--n) n=$2; shift 2 ;;
+		--dim) dim=$2; shift 2 ;;
+		--nq) nq=$2; shift 2 ;;
+		--spec) spec=$2; shift 2 ;;
+		--serial) serial=1; shift ;;
+		--values) values=$2; shift 2 ;;
+		--clients) clients=$2; shift 2 ;;
+		--insert-rows) insert_rows=$2; shift 2 ;;
+		--write-nq) write_nq=$2; shift 2 ;;
+		--redo) redo=$2; shift 2 ;;
+		--show) show=1; shift ;;
+		--) shift; extra=("$@"); break ;;
+		-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
+		*) echo "scale.sh: unknown option $1 (--help)" >&2; exit 2 ;;
+	esac
+done
+[ -n "$n" ] || { echo "scale.sh: --n N is required (--help)" >&2; exit 2; }
+
+steps=(load gt)
+[ "$serial" = 1 ] && steps+=(build-serial)
+steps+=(build query write)
+
+datadir=$here/data
+mkdir -p "$datadir"
+base=$datadir/scale-n$n-d$dim
+state=$base.state
+touch "$state"
+
+D=(--dataset synthetic --n "$n" --dim "$dim" --metric cosine --nq "$nq" --stream --no-progress)
+
+# field F (2 status, 3 start, 4 end, 5 last line) of STEP's line
+state_get() {
+	awk -F'\t' -v s="$1" -v f="$2" '$1 == s { v = $f } END { print v }' "$state"
+}
+
+# STEP STATUS START END LAST: replace STEP's line
+state_set() {
+	local tmp=$state.tmp$$
+	awk -F'\t' -v s="$1" '$1 != s' "$state" >"$tmp"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(printf '%s' "$5" | tr '\t\r' '  ' | cut -c1-300)" >>"$tmp"
+	mv "$tmp" "$state"
+}
+
+show_state() {
+	local s
+	for s in "${steps[@]}"; do
+		printf '%-13s %-24s %-25s %-25s %s\n' "$s" "$(state_get "$s" 2)" "$(state_get "$s" 3)" \
+			"$(state_get "$s" 4)" "$(state_get "$s" 5)"
+	done
+}
+
+if [ "$show" = 1 ]; then
+	show_state
+	exit 0
+fi
+
+force_load=()
+if [ -n "$redo" ]; then
+	found=0
+	for s in "${steps[@]}"; do
+		[ "$s" = "$redo" ] && found=1
+		if [ $found = 1 ]; then
+			awk -F'\t' -v s="$s" '$1 != s' "$state" >"$state.tmp$$" && mv "$state.tmp$$" "$state"
+		fi
+	done
+	[ $found = 1 ] || { echo "scale.sh: --redo: no step '$redo' (${steps[*]})" >&2; exit 2; }
+	[ "$redo" = load ] && force_load=(--force)
+fi
+
+last_line() {
+	grep -v -e '^[[:space:]]*$' -e '^[[:space:]]*{' -e '^ *index ' "$1" 2>/dev/null | tail -n 1
+}
+
+cur_step='' cur_start='' cur_log='' child=''
+on_signal() {
+	trap - INT TERM
+	if [ -n "$child" ]; then
+		kill -TERM "$child" 2>/dev/null
+		wait "$child" 2>/dev/null
+	fi
+	if [ -n "$cur_step" ]; then
+		state_set "$cur_step" "cut short (signal $1)" "$cur_start" "$(date -Is)" "$(last_line "$cur_log")"
+		echo "scale: $cur_step cut short by SIG$1; run bench/scale.sh --n $n again (without --redo) to go on" >&2
+	fi
+	exit 130
+}
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+
+# run_step STEP COMMAND...: skipped when done; else run, log, record
+run_step() {
+	local step=$1 st rc
+	shift
+	st=$(state_get "$step" 2)
+	if [ "$st" = "done" ]; then
+		echo "scale: $step done ($(state_get "$step" 3) .. $(state_get "$step" 4)), skipped"
+		return 0
+	fi
+	if [ "$step" = write ] && [ -n "$st" ]; then
+		echo "scale: write was $st earlier: the table and its index are changed; start again with" \
+			"'bench/scale.sh --n $n --redo load' (reload, gt cached, build, query, write)" >&2
+		exit 1
+	fi
+	[ -n "$st" ] && echo "scale: $step was '$st' ($(state_get "$step" 3)): running it again"
+	cur_step=$step
+	cur_start=$(date -Is)
+	cur_log=$base.$step.log
+	state_set "$step" running "$cur_start" "" ""
+	echo "== scale n=$n: $step ($cur_start): $*" | tee -a "$cur_log"
+	"$@" > >(tee -a "$cur_log") 2>&1 &
+	child=$!
+	wait "$child"
+	rc=$?
+	child=
+	sleep 0.5					# let tee write the last lines
+	if [ $rc = 0 ]; then
+		state_set "$step" "done" "$cur_start" "$(date -Is)" "$(last_line "$cur_log")"
+	else
+		state_set "$step" "cut short (exit $rc)" "$cur_start" "$(date -Is)" "$(last_line "$cur_log")"
+		echo "scale: $step failed (exit $rc); see $cur_log; run bench/scale.sh --n $n again (without --redo) to retry" >&2
+		exit $rc
+	fi
+	cur_step=
+}
+
+note=(--note "scale.sh n=$n")
+for s in "${steps[@]}"; do
+	case $s in
+		load) run_step load "$VB" load "${D[@]}" "${force_load[@]}" "${note[@]}" "${extra[@]}" ;;
+		gt) run_step gt "$VB" gt "${D[@]}" "${note[@]}" "${extra[@]}" ;;
+		build-serial)
+			run_step build-serial "$VB" build "${D[@]}" --spec "$spec" --set max_parallel_maintenance_workers=0 \
+				--note "scale.sh n=$n serial build" "${extra[@]}" ;;
+		build) run_step build "$VB" build "${D[@]}" --spec "$spec" "${note[@]}" "${extra[@]}" ;;
+		query)
+			run_step query "$VB" query "${D[@]}" --spec "$spec" --values "$values" --clients "$clients" \
+				"${note[@]}" "${extra[@]}" ;;
+		write)
+			run_step write "$VB" write "${D[@]}" --spec "$spec" --in-place --batches 1,100 --clients 4 \
+				--insert-rows "$insert_rows" --delete-frac 0.1 --cycles 0 --write-nq "$write_nq" --values "$values" \
+				"${note[@]}" "${extra[@]}" ;;
+	esac
+done
+echo "== scale n=$n: all steps done ($state)"
+show_state
