@@ -461,8 +461,34 @@ checksum_chunk(const float *vecs, long lo, long hi, void *arg)
  * The base checksum of a streamed data set is kept in the data directory
  * after its first pass (a file per generator parameter set), so that every
  * later subcommand does not generate the whole set again for its key.
+ *
+ * SYN_GEN_VERSION is among the parameters that name the file: raise it with
+ * any change of the generator's output (syn_model_init, syn_gen_row, the
+ * PRNG), so that no earlier checksum is taken for the new vectors.  A change
+ * nobody meant (another compiler or floating-point build) is caught by the
+ * probe: the checksum of the first CK_PROBE_ROWS rows, kept beside the whole
+ * set's and folded again from freshly generated rows by every subcommand
+ * that takes the cached checksum (a fraction of a second).
  */
+#define SYN_GEN_VERSION 1
+#define CK_PROBE_ROWS 16384L
+
 static int	g_ck_recompute = 0; /* 'key': always generate */
+
+/* the checksum of the first min(n, CK_PROBE_ROWS) base rows, generated now; *rows: how many */
+static uint64_t
+ck_probe(const Dataset *ds, long *rows)
+{
+	long		m = ds->n < CK_PROBE_ROWS ? ds->n : CK_PROBE_ROWS;
+	float	   *buf = xmalloc(sizeof(float) * (size_t) (m ? m : 1) * ds->dim);
+	uint64_t	h;
+
+	dataset_base_rows(ds, 0, m, buf);
+	h = checksum_fold(checksum_init((size_t) m * ds->dim), buf, (size_t) m * ds->dim);
+	free(buf);
+	*rows = m;
+	return h;
+}
 
 /* the generator's parameters as text, and the cache file named by their hash */
 static void
@@ -472,14 +498,20 @@ ck_cache_path(const Dataset *ds, char *params, size_t plen, char *path, size_t l
 	uint64_t	h = 0xcbf29ce484222325ULL;
 	const char *p;
 
-	snprintf(params, plen, "n=%ld dim=%d seed=%llu clusters=%d idim=%d spread=%.17g noise=%.17g normalize=%d",
-			 ds->n, ds->dim, (unsigned long long) O.seed, O.clusters, O.idim, O.spread, O.noise, normalize);
+	snprintf(params, plen, "gen=%d n=%ld dim=%d seed=%llu clusters=%d idim=%d spread=%.17g noise=%.17g "
+			 "normalize=%d", SYN_GEN_VERSION, ds->n, ds->dim, (unsigned long long) O.seed, O.clusters, O.idim,
+			 O.spread, O.noise, normalize);
 	for (p = params; *p; p++)
 		h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
 	snprintf(path, len, "%s/%s-n%ld-d%d-gen%016llx.base.ck", O.datadir, ds->name, ds->n, ds->dim,
 			 (unsigned long long) h);
 }
 
+/*
+ * the cached checksum of ds's base rows into *ck: 1, or 0 when there is none
+ * (or an unreadable one, or one of a file without the probe); dies when the
+ * probe of the rows generated now differs from the one cached
+ */
 static int
 ck_cache_read(const Dataset *ds, uint64_t *ck)
 {
@@ -487,20 +519,34 @@ ck_cache_read(const Dataset *ds, uint64_t *ck)
 				params[300],
 				line[400];
 	FILE	   *f;
-	unsigned long long v;
+	unsigned long long v,
+				pv;
+	long		prows,
+				m;
+	uint64_t	now;
 	int			ok;
 
 	ck_cache_path(ds, params, sizeof(params), path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	/* the checksum, then the parameters it was generated with */
+	/* the checksum, the parameters it was generated with, the probe: "probe ROWS CHECKSUM" */
 	ok = fscanf(f, "%16llx\n", &v) == 1 && fgets(line, sizeof(line), f) &&
-		strncmp(line, params, strlen(params)) == 0 && line[strlen(params)] == '\n';
+		strncmp(line, params, strlen(params)) == 0 && line[strlen(params)] == '\n' &&
+		fscanf(f, "probe %ld %16llx\n", &prows, &pv) == 2;
 	fclose(f);
-	if (ok)
-		*ck = v;
-	return ok;
+	if (!ok)
+		return 0;
+	now = ck_probe(ds, &m);
+	if (m != prows || now != pv)
+		die("data set: the generator gives other vectors than when %s was written (first %ld rows: checksum "
+			"%016llx now, %016llx then): the generator's code or the floating-point build (compiler, flags, "
+			"machine) changed.  Its tables and ground truth hold the old vectors.  A change meant: raise "
+			"SYN_GEN_VERSION in bench/bench_data.c (new checksum, tables reloaded, ground truth computed "
+			"again); else rebuild vecbench as before.  Removing the file accepts the new vectors as well",
+			path, m, (unsigned long long) now, (unsigned long long) pv);
+	*ck = v;
+	return 1;
 }
 
 static void
@@ -510,13 +556,15 @@ ck_cache_write(const Dataset *ds)
 				params[300],
 				tmp[1600];
 	FILE	   *f;
+	long		prows;
+	uint64_t	probe = ck_probe(ds, &prows);
 
 	mkdir(O.datadir, 0755);
 	ck_cache_path(ds, params, sizeof(params), path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int) getpid());
 	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%016llx\n%s\n", (unsigned long long) ds->ck_base, params) < 0 || fclose(f) != 0 ||
-		rename(tmp, path) != 0)
+	if (!f || fprintf(f, "%016llx\n%s\nprobe %ld %016llx\n", (unsigned long long) ds->ck_base, params, prows,
+					  (unsigned long long) probe) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
 		fprintf(stderr, "data set: cannot write %s\n", path);
 }
 
@@ -553,7 +601,8 @@ dataset_load(Dataset *ds)
 	{
 		if (!O.quiet)
 			fprintf(stderr, "data set: %ld base vectors are streamed (generated in chunks of %ld rows when needed); "
-					"their checksum from an earlier pass ('vecbench key' recomputes it)\n", ds->n, chunk_rows());
+					"their checksum from an earlier pass (its first rows generated again agree; 'vecbench key' "
+					"recomputes it all)\n", ds->n, chunk_rows());
 	}
 	else if (ds->streamed)
 	{

@@ -16,8 +16,112 @@
 #include <ctype.h>
 #include <endian.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------
+ * the connections' statements cancelled on SIGINT / SIGTERM: the server
+ * would otherwise go on with a CREATE INDEX or VACUUM of the dead client for
+ * hours.  Every db_connect connection has a slot with its PGcancel; the
+ * handler sends PQcancel (signal-safe) on the slots alive, then dies of the
+ * signal.  A slot's PGcancel is freed only when the slot is taken again,
+ * never while a handler may be using it (g_cancelling).  Besides, each
+ * connection sets client_connection_check_interval (PostgreSQL 14 and
+ * later), so that a statement of a client killed any other way (SIGKILL)
+ * stops within a second.
+ * ------------------------------------------------------------------------ */
+
+#define MAXCANCEL 512
+
+static struct
+{
+	PGcancel   *cancel;
+	PGconn	   *conn;
+	int			live;
+}			g_cancel[MAXCANCEL];
+static int	g_cancelling;
+static pthread_mutex_t g_cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+cancel_on_signal(int sig)
+{
+	static const char msg[] = "vecbench: signal: cancelling the statements of its connections\n";
+	char		err[256];
+	int			i;
+	ssize_t		rc;
+
+	__atomic_store_n(&g_cancelling, 1, __ATOMIC_SEQ_CST);
+	rc = write(2, msg, sizeof(msg) - 1);
+	(void) rc;
+	for (i = 0; i < MAXCANCEL; i++)
+		if (__atomic_load_n(&g_cancel[i].live, __ATOMIC_ACQUIRE))
+		{
+			PGcancel   *pc = __atomic_load_n(&g_cancel[i].cancel, __ATOMIC_ACQUIRE);
+
+			if (pc)
+				PQcancel(pc, err, sizeof(err));
+		}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* SIGINT and SIGTERM cancel the running statements, then end the process (main calls it) */
+void
+cancel_on_signal_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cancel_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+cancel_register(PGconn *c)
+{
+	int			i;
+
+	pthread_mutex_lock(&g_cancel_lock);
+	for (i = 0; i < MAXCANCEL; i++)
+		if (!__atomic_load_n(&g_cancel[i].live, __ATOMIC_ACQUIRE))
+		{
+			PGcancel   *old = g_cancel[i].cancel;
+
+			/* a dead slot: no handler reads its PGcancel, unless one began before it died */
+			if (old && !__atomic_load_n(&g_cancelling, __ATOMIC_SEQ_CST))
+				PQfreeCancel(old);
+			__atomic_store_n(&g_cancel[i].cancel, PQgetCancel(c), __ATOMIC_RELEASE);
+			g_cancel[i].conn = c;
+			__atomic_store_n(&g_cancel[i].live, 1, __ATOMIC_RELEASE);
+			break;
+		}
+	pthread_mutex_unlock(&g_cancel_lock);
+}
+
+/* PQfinish of a db_connect connection */
+void
+db_finish(PGconn *c)
+{
+	int			i;
+
+	pthread_mutex_lock(&g_cancel_lock);
+	for (i = 0; i < MAXCANCEL; i++)
+		if (g_cancel[i].conn == c && __atomic_load_n(&g_cancel[i].live, __ATOMIC_ACQUIRE))
+		{
+			__atomic_store_n(&g_cancel[i].live, 0, __ATOMIC_RELEASE);
+			g_cancel[i].conn = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&g_cancel_lock);
+	PQfinish(c);
+}
 
 /* ------------------------------------------------------------------------
  * connections and statements
@@ -39,6 +143,10 @@ db_connect(void)
 	if (PQstatus(c) != CONNECTION_OK)
 		die("connection failed: %s", PQerrorMessage(c));
 	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	cancel_register(c);
+	/* a client gone: its statement stops within a second (--set can override it) */
+	if (PQserverVersion(c) >= 140000)
+		db_exec(c, "SET client_connection_check_interval = 1000");
 	for (i = 0; i < O.nsets; i++)
 	{
 		char	   *eq = strchr(O.sets[i], '=');
@@ -688,7 +796,33 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 		if (!O.quiet && ds->streamed)
 			fprintf(stderr, "load: VACUUM (ANALYZE) %s...\n", base);
 		t0 = now_sec();
-		db_exec(c, "VACUUM (ANALYZE) %s", base);
+		if (ds->streamed)
+		{
+			/*
+			 * the rows of runs before and this one's together: a VACUUM that
+			 * scans every page counts the rows alive exactly (reltuples; the
+			 * ANALYZE after it would put its estimate there); count(*) when
+			 * that does not say n (pages skipped, or rows missing indeed)
+			 */
+			long long	rows;
+
+			db_exec(c, "VACUUM %s", base);
+			rows = db_int(c, "SELECT reltuples::bigint FROM pg_class WHERE oid = '%s'::regclass", base);
+			if (rows != ds->n)
+			{
+				if (!O.quiet)
+					fprintf(stderr, "load: VACUUM counted %lld rows in %s, %ld expected: count(*)...\n", rows,
+							base, ds->n);
+				rows = db_int(c, "SELECT count(*) FROM %s", base);
+			}
+			if (rows != ds->n)
+				die("load: %s holds %lld rows after the last chunk, %ld expected (rows lost or doubled between "
+					"the runs of a resumed load?): reload it with 'vecbench load --force' (bench/scale.sh: "
+					"--redo load)", base, rows, ds->n);
+			db_exec(c, "ANALYZE %s", base);
+		}
+		else
+			db_exec(c, "VACUUM (ANALYZE) %s", base);
 		lr->vacuum_seconds = now_sec() - t0;
 		meta_set(c, base, key, ds->n);
 	}
@@ -810,7 +944,7 @@ start_run(Run *r, int with_gt)
 void
 end_run(Run *r)
 {
-	PQfinish(r->c);
+	db_finish(r->c);
 	if (r->has_gt)
 		gt_free(&r->gt);
 	dataset_free(&r->ds);
@@ -859,7 +993,7 @@ cmd_load(void)
 	j_int(&j, "table_bytes", lr.table_bytes);
 	j_num(&j, "dataset_seconds", ds.load_seconds);
 	json_run_end(&j);
-	PQfinish(c);
+	db_finish(c);
 	dataset_free(&ds);
 	return 0;
 }

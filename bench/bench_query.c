@@ -195,7 +195,7 @@ build_index(PGconn *c, const Spec *s, const char *table, const char *index, long
 		PQclear(r);
 	}
 	db_exec(c, "ANALYZE %s", table);
-	PQfinish(mon);
+	db_finish(mon);
 }
 
 void
@@ -546,7 +546,7 @@ run_queries(const Dataset *ds, const Spec *s, const char *table, const char *qta
 			qr->mem.rss_kb = m.rss_kb;
 		if (m.anon_kb > qr->mem.anon_kb)
 			qr->mem.anon_kb = m.anon_kb;
-		PQfinish(J.conns[i]);
+		db_finish(J.conns[i]);
 	}
 	if (!server_side)
 	{

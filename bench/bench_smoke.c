@@ -540,7 +540,7 @@ cmd_smoke(void)
 
 	db_exec(c, "DROP TABLE IF EXISTS vb_smoke, vb_smoke_q, vb_smoke_x CASCADE");
 	db_exec(c, "DELETE FROM vecbench_meta WHERE tbl LIKE 'vb_smoke%%'");
-	PQfinish(c);
+	db_finish(c);
 	gt_free(&gt);
 	dataset_free(&ds);
 	if (own_results)

@@ -254,7 +254,7 @@ reader_thread(void *arg)
 		}
 		PQclear(r);
 	}
-	PQfinish(c);
+	db_finish(c);
 	return NULL;
 }
 
@@ -365,7 +365,7 @@ writer_thread(void *arg)
 		}
 		pthread_mutex_unlock(&S->stat_mu);
 	}
-	PQfinish(c);
+	db_finish(c);
 	return NULL;
 }
 
@@ -405,7 +405,7 @@ vacuum_thread(void *arg)
 		PQclear(r);
 		next = now_sec() + O.vacuum_interval;
 	}
-	PQfinish(c);
+	db_finish(c);
 	return NULL;
 }
 
@@ -900,7 +900,7 @@ soak_spec(PGconn *c, const Dataset *ds, const Spec *s)
 		json_run_end(&j);
 	}
 
-	PQfinish(sc);
+	db_finish(sc);
 	if (!O.force)
 		db_exec(c, "DROP TABLE IF EXISTS %s", wt);
 	for (i = 0; i < ds->nq; i++)

@@ -118,79 +118,58 @@ live_hash(const LiveSet *L)
 	return h;
 }
 
-/* exact answers of the first nq queries over the rows alive */
+/*
+ * exact answers of the first nq queries over the rows alive: one pass over
+ * the base rows (held, or streamed in chunks: gt_acc_base), skipping the
+ * dead ones, then the inserted rows alive, into one running top-K (the same
+ * answer for either).  A streamed set with nothing deleted or inserted yet:
+ * the cached ground truth of the data set, without a pass.
+ */
 void
 live_gt(const Dataset *ds, const LiveSet *L, int nq, GroundTruth *gt)
 {
 	long		cnt = live_count(L),
+				nins = 0,
 				i,
 				o = 0;
 	float	   *vec;
 	int64_t    *ids;
+	double		t0 = now_sec();
+	GtAcc	   *a;
 
-	if (ds->streamed)
+	if (ds->streamed && L->nins == 0 && cnt == L->n)
 	{
-		/*
-		 * No base row held: one streaming pass over the base rows, skipping
-		 * the dead ones, then the inserted rows.  Nothing deleted or
-		 * inserted yet: the cached ground truth of the data set.
-		 */
-		double		t0 = now_sec();
-		long		nins = 0;
-		GtAcc	   *a;
+		GroundTruth full;
 
-		if (L->nins == 0 && cnt == L->n)
-		{
-			GroundTruth full;
-
-			gt_get(ds, &full);
-			gt->nq = nq;
-			gt->K = full.K;
-			gt->ids = xmalloc(sizeof(int64_t) * (size_t) nq * full.K);
-			gt->dist = xmalloc(sizeof(float) * (size_t) nq * full.K);
-			memcpy(gt->ids, full.ids, sizeof(int64_t) * (size_t) nq * full.K);
-			memcpy(gt->dist, full.dist, sizeof(float) * (size_t) nq * full.K);
-			gt->cached = full.cached;
-			gt->seconds = full.seconds;
-			gt_free(&full);
-			return;
-		}
-		if (!O.quiet)
-			fprintf(stderr, "exact answers of %d queries over the %ld rows alive (one streaming pass)...\n", nq, cnt);
-		a = gt_acc_begin(ds->query, nq, ds->dim, ds->metric, GT_K);
-		gt_acc_base(a, ds, L->base_alive, "exact (rows alive)");
-		for (i = 0; i < L->nins; i++)
-			nins += L->ins_alive[i];
-		vec = xmalloc(sizeof(float) * (nins ? nins : 1) * ds->dim);
-		ids = xmalloc(sizeof(int64_t) * (nins ? nins : 1));
-		for (i = 0; i < L->nins; i++)
-			if (L->ins_alive[i])
-			{
-				memcpy(vec + (size_t) o * ds->dim, L->ins_vec[i], sizeof(float) * ds->dim);
-				ids[o++] = L->ins_id[i];
-			}
-		gt_acc_add(a, vec, ids, 0, nins, NULL);
-		gt_acc_end(a, gt);
-		gt->seconds = now_sec() - t0;
-		free(vec);
-		free(ids);
+		gt_get(ds, &full);
+		gt->nq = nq;
+		gt->K = full.K;
+		gt->ids = xmalloc(sizeof(int64_t) * (size_t) nq * full.K);
+		gt->dist = xmalloc(sizeof(float) * (size_t) nq * full.K);
+		memcpy(gt->ids, full.ids, sizeof(int64_t) * (size_t) nq * full.K);
+		memcpy(gt->dist, full.dist, sizeof(float) * (size_t) nq * full.K);
+		gt->cached = full.cached;
+		gt->seconds = full.seconds;
+		gt_free(&full);
 		return;
 	}
-	vec = xmalloc(sizeof(float) * (cnt ? cnt : 1) * ds->dim);
-	ids = xmalloc(sizeof(int64_t) * (cnt ? cnt : 1));
-	for (i = 0; i < L->n; i++)
-		if (L->base_alive[i])
-		{
-			memcpy(vec + (size_t) o * ds->dim, ds->base + (size_t) i * ds->dim, sizeof(float) * ds->dim);
-			ids[o++] = i;
-		}
+	if (ds->streamed && !O.quiet)
+		fprintf(stderr, "exact answers of %d queries over the %ld rows alive (one streaming pass)...\n", nq, cnt);
+	a = gt_acc_begin(ds->query, nq, ds->dim, ds->metric, GT_K);
+	gt_acc_base(a, ds, L->base_alive, "exact (rows alive)");
+	for (i = 0; i < L->nins; i++)
+		nins += L->ins_alive[i];
+	vec = xmalloc(sizeof(float) * (nins ? nins : 1) * ds->dim);
+	ids = xmalloc(sizeof(int64_t) * (nins ? nins : 1));
 	for (i = 0; i < L->nins; i++)
 		if (L->ins_alive[i])
 		{
 			memcpy(vec + (size_t) o * ds->dim, L->ins_vec[i], sizeof(float) * ds->dim);
 			ids[o++] = L->ins_id[i];
 		}
-	compute_gt(vec, ids, cnt, ds->query, nq, ds->dim, ds->metric, GT_K, gt);
+	gt_acc_add(a, vec, ids, 0, nins, NULL);
+	gt_acc_end(a, gt);
+	gt->seconds = now_sec() - t0;
 	free(vec);
 	free(ids);
 }
@@ -385,7 +364,7 @@ insert_thread(void *arg)
 			db_exec(c, "COMMIT");
 		J->lat[bi] = (now_sec() - t0) * 1000;
 	}
-	PQfinish(c);
+	db_finish(c);
 	return NULL;
 }
 
@@ -806,14 +785,44 @@ cmd_write(void)
 				clients[MAXLIST];
 	WriteRun   *w = xcalloc(1, sizeof(WriteRun));
 
+	/* before anything is loaded: --force would reload the table (its index dropped) and then find no index */
+	if (O.in_place && O.force)
+		die("write --in-place --force: --force reloads the table, which drops the index 'build' made that "
+			"--in-place works on; reload with 'vecbench load --force', build, then 'write --in-place' without "
+			"--force");
+	if (O.in_place && O.nspec > 1)
+		die("write --in-place: one --spec at a time (each changes its table)");
+	w->nb = parse_int_list(O.batches, batches, 16);
 	run_data(&r, 0);
 	if (r.ds.nextra < 1)
 		die("write needs extra vectors to insert (--nextra; fashion-mnist has 10,000 test images "
 			"minus --nq, plus the train images beyond --n)");
-	if (O.in_place && O.nspec > 1)
-		die("write --in-place: one --spec at a time (each changes its table)");
+	{
+		long		ins = 0;
+		int			bi;
+
+		/* rows inserted from the extra vectors: each batch size inserts --insert-rows rounded up to batches */
+		for (bi = 0; bi < w->nb; bi++)
+			if (batches[bi] > 0)
+				ins += (O.insert_rows + batches[bi] - 1) / batches[bi] * batches[bi];
+		if (ins > r.ds.nextra)
+			fprintf(stderr, "vecbench write: warning: %ld rows are inserted from %d extra vectors: they wrap "
+					"around, each vector is inserted up to %ld times under other ids (duplicates: ties in the "
+					"exact answers); give --nextra %ld or more\n", ins, r.ds.nextra,
+					(ins + r.ds.nextra - 1) / r.ds.nextra, ins);
+	}
+	if (r.ds.streamed && O.cycles > 0)
+	{
+		/* live_materialize keeps the vectors of every cycle's reinserted rows until the end */
+		double		held = (O.cycles < 64 ? O.cycles : 64) * O.cycle_frac * (double) r.ds.n * r.ds.dim * 4;
+
+		if (held > 4.0 * (1L << 30))
+			die("write: %d cycles of %g of %ld streamed rows keep %.1f GB of generated vectors in memory "
+				"(the reinserted rows' vectors are held until the end); fewer --cycles or a smaller "
+				"--cycle-frac (at most 4 GB), or --cycles 0", O.cycles < 64 ? O.cycles : 64, O.cycle_frac,
+				r.ds.n, held / (1L << 30));
+	}
 	run_connect(&r);
-	w->nb = parse_int_list(O.batches, batches, 16);
 	if (parse_int_list(O.clients, clients, MAXLIST) < 1)
 		clients[0] = 1;
 	for (si = 0; si < r.nspec; si++)

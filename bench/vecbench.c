@@ -387,6 +387,7 @@ main(int argc, char **argv)
 	if (optind < argc)
 		die("unexpected argument '%s'", argv[optind]);
 	check_options(sub);
+	cancel_on_signal_install();
 	for (i = 0; i < (int) (sizeof(subs) / sizeof(subs[0])); i++)
 		if (strcmp(sub, subs[i].name) == 0)
 			return subs[i].fn();

@@ -285,6 +285,8 @@ typedef struct LoadResult
 } LoadResult;
 
 PGconn	   *db_connect(void);
+void		db_finish(PGconn *c);
+void		cancel_on_signal_install(void);
 void		db_exec(PGconn *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 int			db_try(PGconn *c, int quiet, const char *sql);
 char	   *db_value(PGconn *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
