@@ -18,7 +18,7 @@
 #   with=m=16, ef_construction=64, storage=f16')  --serial  --values LIST (10,20,40,80,160,320)
 #   --clients LIST (1,4)  --insert-rows R (2000 per batch size)  --write-nq Q (200)
 #   --redo STEP (forget STEP and the steps after it; --redo load reloads from scratch)
-#   --show (print the state and stop)
+#   --show (print the state and stop)  --until STEP (stop after STEP)
 #
 # State: bench/data/scale-nN-dD.state, a line per step: step, status (running, done,
 # cut short ...), start, end, the step's last output line (tab-separated). A re-run skips
@@ -61,7 +61,7 @@ VB=${VB:-$here/vecbench}
 n='' dim=512 nq=1000 serial=0 values=10,20,40,80,160,320 clients=1,4 insert_rows=2000 write_nq=200
 batches=1,100
 spec='vechnsw;name=f16;with=m=16, ef_construction=64, storage=f16'
-redo='' show=0
+redo='' show=0 until=''
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -76,6 +76,7 @@ while [ $# -gt 0 ]; do
 		--write-nq) write_nq=$2; shift 2 ;;
 		--redo) redo=$2; shift 2 ;;
 		--show) show=1; shift ;;
+		--until) until=$2; shift 2 ;;
 		--) shift; extra=("$@"); break ;;
 		-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
 		*) echo "scale.sh: unknown option $1 (--help)" >&2; exit 2 ;;
@@ -288,6 +289,11 @@ for s in "${steps[@]}"; do
 				--insert-rows "$insert_rows" --delete-frac 0.1 --cycles 0 --write-nq "$write_nq" --values "$values" \
 				"${note[@]}" "${extra[@]}" ;;
 	esac
+	if [ "$s" = "$until" ]; then
+		echo "== scale n=$n: stopped after $s (--until; $state)"
+		show_state
+		exit 0
+	fi
 done
 echo "== scale n=$n: all steps done ($state)"
 show_state
