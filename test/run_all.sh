@@ -22,10 +22,16 @@
 #   8. fuzz: test/fuzz/fuzz.sh --inputs 1500 (generated statements against every
 #      opclass x storage x bits; fails on a crash, hang or internal error) against
 #      the same cluster, its server log checked for crashes
+#   9. 1M gate: test/gate/gate_1m.sh in its own cluster (shared_buffers 2GB):
+#      1,000,000 x 512 synthetic vectors, a cosine f16 index with RaBitQ codes
+#      (both search modes) and an l2 f32 index, ef_search 10..160; fails when a
+#      recall@10 is under its floor (test/gate/floors), never on timing; prints
+#      build time, size and QPS beside the previous run's (22-26 min on 2 cores)
 #
 # Counting: one unit per pg_regress test, per isolation test, per TAP test FILE
 # (a file passes when prove reports all its assertions passed) and, when
-# present, one for the benchmark smoke run and one for the fuzz run.  If setup fails (packages, build,
+# present, one for the benchmark smoke run, one for the fuzz run and one for the
+# 1M gate.  If setup fails (packages, build,
 # cluster) every test counts as failed.  The last line of output is always
 # exactly "N passed, N failed"; the exit status is non-zero if anything failed.
 #
@@ -39,7 +45,11 @@
 #   VECIDX_KEEP=1          keep tmp_regress/, tmp_isolation/, tmp_tap/ after success
 #   VECIDX_SKIP_BUILD=1    do not build/install (use what is installed)
 #   VECIDX_ONLY="a b"      only run the named tests (pg_regress / isolation names
-#                          or TAP file names such as 001_replica.pl, or "bench")
+#                          or TAP file names such as 001_replica.pl, or "bench",
+#                          "fuzz", "gate")
+#   VECIDX_SKIP_GATE=1     leave out the 1M gate (step 9) for a quick local run
+#   VECIDX_GATE_HISTORY=F  the gate's history of figures (default
+#                          /var/tmp/vecidx-gate/history.jsonl, outside the clone)
 
 set -u -o pipefail
 
@@ -357,6 +367,30 @@ if [ "$FUZZ" = 1 ] && [ -n "$CLUSTER_DIR" ]; then
 		record_fail "fuzz"
 		tail -n 60 "$TOP/tmp_logs/fuzz.log" | sed 's/^/    /'
 		echo "   fuzz FAILED ($((SECONDS - t0)) s)"
+	fi
+fi
+
+# ---------------------------------------------------------------- 9. 1M gate
+# Its own cluster (the one above stays up, idle); vecbench as built in step 2
+# when the bench step ran, else the gate builds it.  The ground truth is cached
+# in bench/data/ of the working tree.
+if selected gate && [ -f "$TOP/test/gate/gate_1m.sh" ]; then
+	if [ "${VECIDX_SKIP_GATE:-0}" = 1 ]; then
+		note "1M gate: skipped (VECIDX_SKIP_GATE=1)"
+	else
+		note "1M gate: test/gate/gate_1m.sh"
+		t0=$SECONDS
+		GATE_ARGS=()
+		[ -x "$SRC_DIR/bench/vecbench" ] && GATE_ARGS=(--vecbench "$SRC_DIR/bench/vecbench")
+		if run_child bash "$TOP/test/gate/gate_1m.sh" "${GATE_ARGS[@]}" </dev/null >"$TOP/tmp_logs/gate.log" 2>&1; then
+			record_pass
+			sed 's/^/    /' "$TOP/tmp_logs/gate.log"
+			echo "   1M gate ok ($((SECONDS - t0)) s)"
+		else
+			record_fail "gate_1m"
+			sed 's/^/    /' "$TOP/tmp_logs/gate.log"
+			echo "   1M gate FAILED ($((SECONDS - t0)) s)"
+		fi
 	fi
 fi
 
