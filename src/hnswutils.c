@@ -1806,6 +1806,53 @@ typedef struct VecCodeCand
 } VecCodeCand;
 
 /*
+ * Prefetches for the RaBitQ walk, through the recent-buffer hints: the
+ * address of a block's last known buffer, without a pin.  A stale hint
+ * only prefetches the wrong memory; nothing is read from it but a line
+ * pointer kept inside the page, and only as an address.
+ */
+static inline char *
+vec_dg_hinted_page(VecDiskGraph *dg, BlockNumber blk)
+{
+	VecBufHints *h = dg->hints;
+
+	if (blk < h->size && h->bufs[blk] != InvalidBuffer)
+		return (char *) BufferGetPage(h->bufs[blk]);
+	return NULL;
+}
+
+/* the page header and first line pointers of a candidate's page */
+static inline void
+vec_dg_prefetch_header(VecDiskGraph *dg, uint64 id)
+{
+	char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (id >> 16));
+
+	if (page)
+		__builtin_prefetch(page);
+}
+
+/* the start of a candidate's element tuple (header, first bytes of its vector) */
+static inline void
+vec_dg_prefetch_element(VecDiskGraph *dg, uint64 id)
+{
+	char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (id >> 16));
+	OffsetNumber offno = (OffsetNumber) (id & 0xFFFF);
+	unsigned	off;
+
+	if (page == NULL || offno < FirstOffsetNumber ||
+		offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
+		return;
+	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
+	if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
+	{
+		__builtin_prefetch(page + off);
+		__builtin_prefetch(page + off + 64);
+		__builtin_prefetch(page + off + 128);
+		__builtin_prefetch(page + off + 192);
+	}
+}
+
+/*
  * Level-0 search that walks on RaBitQ estimates (search_mode = rabitq).
  *
  * Candidates are ordered by the distance estimated from the codes stored
@@ -1854,12 +1901,16 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		VecCand		e;
 		BlockNumber nblk;
 		Size		elen;
+		uint64		fresh[VECHNSW_MAX_M * 2];
+		int			freshslot[VECHNSW_MAX_M * 2];
+		int			nfresh;
+		bool		samepage;
 
 		if (res.n >= ef && c.dist > res.items[0].dist)
 			break;
 		CHECK_FOR_INTERRUPTS();
 
-		/* the element: exact distance */
+		/* the element tuple */
 		page = vec_dg_lock(dg, (BlockNumber) (cc.id >> 16));
 		et = vec_element_at(dg->index, page, cc.id, cc.version, g->dim, g->storage, &elen);
 		if (et == NULL)
@@ -1867,15 +1918,26 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			continue;
 		}
-		e.dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
-		vec_counters.exact_distances++;
-		vec_counters.expansions++;
 		vec_cand_from_element(&e, et, cc.id);
 
-		/* its neighbour tuple, usually on the same page */
+		/*
+		 * The candidate most likely to be expanded next: start loading its
+		 * element tuple while this one is worked on.
+		 */
+		if (cands.n > 0)
+			vec_dg_prefetch_element(dg, cpool[cands.items[0].idx].id);
+
+		/*
+		 * Its neighbour tuple, usually on the same page: collect the
+		 * neighbours not visited yet and prefetch their code slots, which
+		 * arrive while the exact distance below reads the vector.
+		 */
 		nblk = ItemPointerGetBlockNumber(&e.ntid);
-		if (nblk != dg->blkno)
+		samepage = (nblk == dg->blkno);
+		if (!samepage)
 		{
+			/* elsewhere: the element's distance first, under its own lock */
+			e.dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 			LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 			page = vec_dg_lock(dg, nblk);
 			nt = vec_dg_neighbor_tuple(dg, page, &e.ntid, e.version);
@@ -1888,6 +1950,31 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 				vec_report_corrupt(dg->index, nblk, ItemPointerGetOffsetNumber(&e.ntid),
 								   "neighbour tuple version differs from its element's on the same page");
 		}
+		nfresh = 0;
+		if (nt != NULL && nt->codesize == dg->code_bytes && dg->code_bytes > 0)
+		{
+			int			cap = Min(2 * nt->m, VECHNSW_MAX_M * 2);
+
+			for (int i = 0; i < cap; i++)
+			{
+				VecNeighborEntry *ne = &nt->entries[i];
+				const char *slot;
+
+				if (!ItemPointerIsValid(&ne->tid))
+					continue;
+				fresh[nfresh] = vec_tid_to_id(&ne->tid);
+				if (vec_idset_contains(visited, fresh[nfresh]))
+					continue;
+				freshslot[nfresh++] = i;
+				slot = VecNeighborCode(nt, i);
+				for (int b = 0; b < dg->code_bytes; b += 64)
+					__builtin_prefetch(slot + b);
+			}
+		}
+		if (samepage)
+			e.dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
+		vec_counters.exact_distances++;
+		vec_counters.expansions++;
 
 		/* the result list keeps the ef best exact distances of live elements */
 		if (e.state == VEC_ELEM_LIVE && (res.n < ef || e.dist < res.items[0].dist))
@@ -1902,41 +1989,33 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			vec_heap_push(&res, e.dist, slot);
 		}
 
-		if (nt != NULL && nt->codesize == dg->code_bytes && dg->code_bytes > 0)
+		for (int k = 0; k < nfresh; k++)
 		{
-			int			cap = 2 * nt->m;
+			int			i = freshslot[k];
+			VecNeighborEntry *ne = &nt->entries[i];
+			const char *slot = VecNeighborCode(nt, i);
+			float		est,
+						bound;
+			uint64		id = fresh[k];
 
-			for (int i = 0; i < cap; i++)
+			vec_counters.estimates++;
+			est = vec_rq_estimate_dist(g->metric, qq,
+									   (const uint64 *) (slot + sizeof(VecRqFactors)),
+									   (const VecRqFactors *) slot, &bound);
+			if (res.n >= ef && est - bound >= res.items[0].dist)
+				continue;
+			if (!vec_idset_add(visited, id))
+				continue;		/* listed twice */
+			if (ncpool == cpoolcap)
 			{
-				VecNeighborEntry *ne = &nt->entries[i];
-				const char *slot;
-				float		est,
-							bound;
-				uint64		id;
-
-				if (!ItemPointerIsValid(&ne->tid))
-					continue;
-				id = vec_tid_to_id(&ne->tid);
-				if (vec_idset_contains(visited, id))
-					continue;
-				slot = VecNeighborCode(nt, i);
-				vec_counters.estimates++;
-				est = vec_rq_estimate_dist(g->metric, qq,
-										   (const uint64 *) (slot + sizeof(VecRqFactors)),
-										   (const VecRqFactors *) slot, &bound);
-				if (res.n >= ef && est - bound >= res.items[0].dist)
-					continue;
-				vec_idset_add(visited, id);
-				if (ncpool == cpoolcap)
-				{
-					cpoolcap *= 2;
-					cpool = repalloc_huge(cpool, sizeof(VecCodeCand) * cpoolcap);
-				}
-				cpool[ncpool].id = id;
-				cpool[ncpool].version = ne->version;
-				vec_heap_push(&cands, est - bound * slack, ncpool);
-				ncpool++;
+				cpoolcap *= 2;
+				cpool = repalloc_huge(cpool, sizeof(VecCodeCand) * cpoolcap);
 			}
+			cpool[ncpool].id = id;
+			cpool[ncpool].version = ne->version;
+			vec_dg_prefetch_header(dg, id);
+			vec_heap_push(&cands, est - bound * slack, ncpool);
+			ncpool++;
 		}
 		LockBuffer(dg->buf, BUFFER_LOCK_UNLOCK);
 	}

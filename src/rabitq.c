@@ -32,6 +32,10 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <stdlib.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "access/htup_details.h"
 #include "common/pg_prng.h"
@@ -71,28 +75,62 @@ vec_rq_init(VecRabitq *rq, int dim, uint64 seed, const float *centroid)
 		memcpy(rq->centroid, centroid, sizeof(float) * dim);
 }
 
-/* in-place normalised fast Walsh-Hadamard transform of length n (2^k) */
+/*
+ * In-place fast Walsh-Hadamard transform of length n (2^k, at least 64),
+ * not normalised (the caller scales once).  The stages with butterflies
+ * of width 8 and more run over contiguous runs of floats, which the
+ * compiler vectorises; the first three stages are done eight floats at a
+ * time in registers.
+ */
 static void
 vec_fwht(float *x, int n)
 {
-	float		scale = 1.0f / sqrtf((float) n);
+	for (int i = 0; i < n; i += 8)
+	{
+		float	   *v = x + i;
+		float		a0 = v[0] + v[1],
+					a1 = v[0] - v[1],
+					a2 = v[2] + v[3],
+					a3 = v[2] - v[3],
+					a4 = v[4] + v[5],
+					a5 = v[4] - v[5],
+					a6 = v[6] + v[7],
+					a7 = v[6] - v[7];
+		float		b0 = a0 + a2,
+					b1 = a1 + a3,
+					b2 = a0 - a2,
+					b3 = a1 - a3,
+					b4 = a4 + a6,
+					b5 = a5 + a7,
+					b6 = a4 - a6,
+					b7 = a5 - a7;
 
-	for (int h = 1; h < n; h <<= 1)
+		v[0] = b0 + b4;
+		v[1] = b1 + b5;
+		v[2] = b2 + b6;
+		v[3] = b3 + b7;
+		v[4] = b0 - b4;
+		v[5] = b1 - b5;
+		v[6] = b2 - b6;
+		v[7] = b3 - b7;
+	}
+	for (int h = 8; h < n; h <<= 1)
 	{
 		for (int i = 0; i < n; i += h << 1)
 		{
-			for (int j = i; j < i + h; j++)
-			{
-				float		a = x[j];
-				float		b = x[j + h];
+			float	   *restrict lo = x + i;
+			float	   *restrict hi = x + i + h;
 
-				x[j] = a + b;
-				x[j + h] = a - b;
+			for (int j = 0; j < h; j++)
+			{
+				float		a = lo[j];
+				float		b = hi[j];
+
+				lo[j] = a + b;
+				hi[j] = a - b;
 			}
 		}
 	}
-	for (int i = 0; i < n; i++)
-		x[i] *= scale;
 }
 
 /*
@@ -116,6 +154,7 @@ vec_rq_rotate(const VecRabitq *rq, const float *v, float *out)
 	for (int i = 0; i < rq->dim; i++)
 		out[i] = (float) (out[i] / norm);
 
+	/* each round: random signs, then an orthogonal transform (H / sqrt(n)) */
 	for (int r = 0; r < VEC_RQ_ROUNDS; r++)
 	{
 		const float *s = rq->signs + (size_t) r * rq->pdim;
@@ -123,6 +162,12 @@ vec_rq_rotate(const VecRabitq *rq, const float *v, float *out)
 		for (int i = 0; i < rq->pdim; i++)
 			out[i] *= s[i];
 		vec_fwht(out, rq->pdim);
+	}
+	{
+		float		scale = powf((float) rq->pdim, -0.5f * VEC_RQ_ROUNDS);
+
+		for (int i = 0; i < rq->pdim; i++)
+			out[i] *= scale;
 	}
 	return (float) norm;
 }
@@ -190,19 +235,54 @@ vec_rq_prepare_query_ex(const VecRabitq *rq, const float *q, VecRqQuery *qq, uin
 	qq->delta = (vr - vl) / 15.0f;
 	if (qq->delta <= 0)
 		qq->delta = 1;			/* all equal: every level is 0 */
-	qq->planes = palloc0(sizeof(uint64) * 4 * words);
+	qq->planes = palloc(sizeof(uint64) * 4 * words);
 	qq->sumq = 0;
 	pg_prng_seed(&prng, seed);
-	for (int i = 0; i < rq->pdim; i++)
-	{
-		/* randomised rounding keeps the quantised sum unbiased */
-		int			level = (int) floor((w[i] - vl) / qq->delta + pg_prng_double(&prng));
 
-		level = Max(0, Min(15, level));
-		for (int j = 0; j < 4; j++)
-			if (level & (1 << j))
-				qq->planes[j * words + (i >> 6)] |= UINT64CONST(1) << (i & 63);
-		qq->sumq += level;
+	/*
+	 * Randomised rounding keeps the quantised sum unbiased: level = floor((w
+	 * - vl) / delta + u), u uniform in [0, 1) at 16 bits, four dimensions
+	 * per 64-bit draw.  (w - vl) / delta + u is never negative, so the
+	 * conversion's truncation is the floor.  Bit planes are built without
+	 * branches, a word at a time.
+	 */
+	{
+		float		inv = 1.0f / qq->delta;
+		int64		sumq = 0;
+
+		for (int k = 0; k < words; k++)
+		{
+			const float *wk = w + k * 64;
+			uint64		p0 = 0,
+						p1 = 0,
+						p2 = 0,
+						p3 = 0;
+
+			for (int b = 0; b < 64; b += 4)
+			{
+				uint64		r = pg_prng_uint64(&prng);
+
+				for (int t = 0; t < 4; t++)
+				{
+					float		u = (float) ((r >> (16 * t)) & 0xFFFF) * (1.0f / 65536.0f);
+					int			level = (int) ((wk[b + t] - vl) * inv + u);
+					uint64		lv;
+
+					level = Max(0, Min(15, level));
+					lv = (uint64) level;
+					p0 |= (lv & 1) << (b + t);
+					p1 |= ((lv >> 1) & 1) << (b + t);
+					p2 |= ((lv >> 2) & 1) << (b + t);
+					p3 |= ((lv >> 3) & 1) << (b + t);
+					sumq += level;
+				}
+			}
+			qq->planes[k] = p0;
+			qq->planes[words + k] = p1;
+			qq->planes[2 * words + k] = p2;
+			qq->planes[3 * words + k] = p3;
+		}
+		qq->sumq = sumq;
 	}
 	pfree(w);
 }
@@ -240,6 +320,42 @@ vec_rq_masked_popcnt_hw(const uint64 *code, const uint64 *planes, int words, uin
 {
 	return vec_rq_masked_popcnt_body(code, planes, words, pc);
 }
+
+/*
+ * AVX-512 with VPOPCNTDQ: eight words per instruction for each plane and
+ * the code itself; a masked load covers codes shorter than eight words
+ * (pdim 64..256).
+ */
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static uint64
+vec_rq_masked_popcnt_avx512(const uint64 *code, const uint64 *planes, int words, uint64 *pc)
+{
+	__m512i		a0 = _mm512_setzero_si512(),
+				a1 = _mm512_setzero_si512(),
+				a2 = _mm512_setzero_si512(),
+				a3 = _mm512_setzero_si512(),
+				ab = _mm512_setzero_si512();
+
+	for (int k = 0; k < words; k += 8)
+	{
+		__mmask8	m = (words - k >= 8) ? 0xFF : (__mmask8) ((1u << (words - k)) - 1);
+		__m512i		c = _mm512_maskz_loadu_epi64(m, code + k);
+
+		ab = _mm512_add_epi64(ab, _mm512_popcnt_epi64(c));
+		a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(
+							_mm512_and_si512(c, _mm512_maskz_loadu_epi64(m, planes + k))));
+		a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(
+							_mm512_and_si512(c, _mm512_maskz_loadu_epi64(m, planes + words + k))));
+		a2 = _mm512_add_epi64(a2, _mm512_popcnt_epi64(
+							_mm512_and_si512(c, _mm512_maskz_loadu_epi64(m, planes + 2 * words + k))));
+		a3 = _mm512_add_epi64(a3, _mm512_popcnt_epi64(
+							_mm512_and_si512(c, _mm512_maskz_loadu_epi64(m, planes + 3 * words + k))));
+	}
+	*pc = (uint64) _mm512_reduce_add_epi64(ab);
+	return (uint64) _mm512_reduce_add_epi64(
+		_mm512_add_epi64(_mm512_add_epi64(a0, _mm512_slli_epi64(a1, 1)),
+						 _mm512_add_epi64(_mm512_slli_epi64(a2, 2), _mm512_slli_epi64(a3, 3))));
+}
 #endif
 
 static uint64
@@ -258,6 +374,9 @@ vec_rq_init_kernels(void)
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("popcnt"))
 		vec_rq_masked_popcnt = vec_rq_masked_popcnt_hw;
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
+		getenv("VECIDX_NO_AVX512") == NULL)
+		vec_rq_masked_popcnt = vec_rq_masked_popcnt_avx512;
 #endif
 }
 
