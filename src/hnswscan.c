@@ -54,6 +54,7 @@ typedef struct VecScanOpaqueData
 	bool		nullquery;		/* ORDER BY col <op> NULL: all distances NULL */
 	bool		nanquery;		/* zero query under cosine: all distances NaN */
 	bool		useq;			/* walk on RaBitQ estimates */
+	int			entry_level;	/* vechnsw.rabitq_entry_level at rescan */
 	VecRqQuery	qq;				/* the query prepared for the estimator */
 	VecCand    *results;
 	int			nresults;
@@ -121,6 +122,7 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->ef = vechnsw_ef_search;
 	so->strict = (vechnsw_scan_order == VEC_ORDER_STRICT);
 	so->slack = (float) vechnsw_rabitq_slack;
+	so->entry_level = vechnsw_rabitq_entry_level;
 
 	/*
 	 * With f16 the executor releases a row only once the index has returned
@@ -156,7 +158,13 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	n = 0;
 	if (vec_disk_entry(&dg, meta, so->query, &ep))
 	{
-		vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, 0);
+		/*
+		 * The RaBitQ walk takes over below vechnsw.rabitq_entry_level: on
+		 * level 0 a step costs one page and a few estimates, on an upper
+		 * level one page and one exact distance per neighbour.
+		 */
+		vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level,
+						   so->useq ? Min(so->entry_level - 1, meta->entry_level) : 0);
 		vec_idset_init(&visited, so->ef * so->info->m);
 		if (so->useq)
 			n = vec_search_layer0_codes(&dg, so->query, &so->qq, &ep, so->ef, so->slack,

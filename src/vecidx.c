@@ -33,6 +33,7 @@ PG_MODULE_MAGIC;
 int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
 double		vechnsw_rabitq_slack = 0.5;
+int			vechnsw_rabitq_entry_level = VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL;
 int			vechnsw_scan_order = VEC_ORDER_STRICT;
 int			vechnsw_max_scan_tuples = VECHNSW_DEFAULT_MAX_SCAN_TUPLES;
 
@@ -101,6 +102,16 @@ _PG_init(void)
 							 "exact-like, most expansions); 0 by the plain estimate (fewest expansions).",
 							 &vechnsw_rabitq_slack, 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vechnsw.rabitq_entry_level",
+							"Lowest upper level the RaBitQ walk descends through on exact distances.",
+							"The walk on codes starts level 0 from the element the exact greedy "
+							"descent reached on this level (or on the entry point's level, if "
+							"lower), and covers the levels below it itself: one page and a few "
+							"estimates per step instead of a page and an exact distance per "
+							"neighbour. 1 descends through every upper level.",
+							&vechnsw_rabitq_entry_level, VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL,
+							1, VECHNSW_MAX_LEVEL + 1,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("vechnsw.scan_order",
 							 "What a vechnsw scan does with a row that a longer search finds "
 							 "nearer than rows it already returned.",
