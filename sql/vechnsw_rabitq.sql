@@ -130,6 +130,19 @@ FROM w1, w17, x1, x17;
 -- recall without any exact descent (measured: see the figures; floor 0.99 as above)
 SELECT metric, round(recall, 3) AS recall, recall >= 0.99 AS above_floor
 FROM rq_recall('rabitq') ORDER BY metric;
+-- vechnsw.rabitq_entry_points: the search on the level where the descent
+-- ends keeps that many elements and the walk starts from all of them (the
+-- search on that level computes more exact distances than one greedy step);
+-- recall with four starting points, floor as above.
+SET vechnsw.rabitq_entry_level = 2;
+CREATE TEMP TABLE p1 AS SELECT * FROM rq_work('rabitq');
+SET vechnsw.rabitq_entry_points = 4;
+CREATE TEMP TABLE p4 AS SELECT * FROM rq_work('rabitq');
+SELECT p4.exact_distances > p1.exact_distances AS more_exact_distances_on_entry_level
+FROM p1, p4;
+SELECT metric, round(recall, 3) AS recall, recall >= 0.99 AS above_floor
+FROM rq_recall('rabitq') ORDER BY metric;
+RESET vechnsw.rabitq_entry_points;
 RESET vechnsw.rabitq_entry_level;
 
 -- 3. Both modes return rows in exact distance order, for each metric.  The

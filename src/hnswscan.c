@@ -55,6 +55,7 @@ typedef struct VecScanOpaqueData
 	bool		nanquery;		/* zero query under cosine: all distances NaN */
 	bool		useq;			/* walk on RaBitQ estimates */
 	int			entry_level;	/* vechnsw.rabitq_entry_level at rescan */
+	int			entry_points;	/* vechnsw.rabitq_entry_points at rescan */
 	VecRqQuery	qq;				/* the query prepared for the estimator */
 	VecCand    *results;
 	int			nresults;
@@ -123,6 +124,7 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->strict = (vechnsw_scan_order == VEC_ORDER_STRICT);
 	so->slack = (float) vechnsw_rabitq_slack;
 	so->entry_level = vechnsw_rabitq_entry_level;
+	so->entry_points = vechnsw_rabitq_entry_points;
 
 	/*
 	 * With f16 the executor releases a row only once the index has returned
@@ -158,16 +160,39 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	n = 0;
 	if (vec_disk_entry(&dg, meta, so->query, &ep))
 	{
-		/*
-		 * The RaBitQ walk takes over below vechnsw.rabitq_entry_level: on
-		 * level 0 a step costs one page and a few estimates, on an upper
-		 * level one page and one exact distance per neighbour.
-		 */
-		vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level,
-						   so->useq ? Min(so->entry_level - 1, meta->entry_level) : 0);
+		VecCand    *eps = &ep;
+		int			neps = 1;
+
+		if (so->useq && meta->entry_level >= 1)
+		{
+			/*
+			 * The RaBitQ walk: the exact greedy descent ends at
+			 * vechnsw.rabitq_entry_level (or the entry point's level, if
+			 * lower), where a search keeps vechnsw.rabitq_entry_points
+			 * elements; the walk on codes starts level 0 from all of them
+			 * and covers the levels below itself.  On level 0 a step costs
+			 * one page and a few estimates, on an upper level one page and
+			 * one exact distance per neighbour.  With one point this is the
+			 * greedy descent through that level.
+			 */
+			int			stop = Min(so->entry_level, (int) meta->entry_level);
+			VecIdSet	v;
+
+			vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, stop);
+			eps = palloc(sizeof(VecCand) * so->entry_points);
+			vec_idset_init(&v, 64);
+			neps = vec_search_layer(&dg.g, so->query, &ep, 1, so->entry_points, stop, eps, &v);
+			if (neps == 0)
+			{
+				eps[0] = ep;
+				neps = 1;
+			}
+		}
+		else
+			vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, 0);
 		vec_idset_init(&visited, so->ef * so->info->m);
 		if (so->useq)
-			n = vec_search_layer0_codes(&dg, so->query, &so->qq, &ep, so->ef, so->slack,
+			n = vec_search_layer0_codes(&dg, so->query, &so->qq, eps, neps, so->ef, so->slack,
 										res, &visited);
 		else
 			n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);

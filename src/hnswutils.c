@@ -1868,7 +1868,8 @@ vec_dg_prefetch_element(VecDiskGraph *dg, uint64 id)
  */
 int
 vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
-						VecCand *ep, int ef, float slack, VecCand *result, VecIdSet *visited)
+						VecCand *ep, int nep, int ef, float slack, VecCand *result,
+						VecIdSet *visited)
 {
 	VecGraph   *g = &dg->g;
 	VecCodeCand *cpool;
@@ -1885,11 +1886,16 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 	vec_heap_init(&cands, cpoolcap, false);
 	vec_heap_init(&res, ef + 1, true);
 
-	vec_idset_add(visited, ep->id);
-	cpool[0].id = ep->id;
-	cpool[0].version = ep->version;
-	ncpool = 1;
-	vec_heap_push(&cands, ep->dist, 0);
+	/* entry points: queued with their exact distances (nep <= 256 < cpoolcap) */
+	for (int i = 0; i < nep; i++)
+	{
+		if (!vec_idset_add(visited, ep[i].id))
+			continue;
+		cpool[ncpool].id = ep[i].id;
+		cpool[ncpool].version = ep[i].version;
+		vec_heap_push(&cands, ep[i].dist, ncpool);
+		ncpool++;
+	}
 
 	while (cands.n > 0)
 	{

@@ -34,6 +34,7 @@ int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
 double		vechnsw_rabitq_slack = 0.5;
 int			vechnsw_rabitq_entry_level = VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL;
+int			vechnsw_rabitq_entry_points = 1;
 int			vechnsw_scan_order = VEC_ORDER_STRICT;
 int			vechnsw_max_scan_tuples = VECHNSW_DEFAULT_MAX_SCAN_TUPLES;
 
@@ -111,6 +112,15 @@ _PG_init(void)
 							"neighbour. 1 descends through every upper level.",
 							&vechnsw_rabitq_entry_level, VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL,
 							1, VECHNSW_MAX_LEVEL + 1,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vechnsw.rabitq_entry_points",
+							"Elements the RaBitQ walk starts level 0 from.",
+							"The search on the level where the exact descent ends "
+							"(vechnsw.rabitq_entry_level) keeps this many elements, and the walk "
+							"on codes starts from all of them: more starting points guard a "
+							"walk that skips levels against settling in the wrong region. "
+							"1 is the greedy descent.",
+							&vechnsw_rabitq_entry_points, 1, 1, 64,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("vechnsw.scan_order",
 							 "What a vechnsw scan does with a row that a longer search finds "

@@ -443,6 +443,7 @@ extern int	vechnsw_ef_search;
 extern int	vechnsw_search_mode;
 extern double vechnsw_rabitq_slack;
 extern int	vechnsw_rabitq_entry_level;
+extern int	vechnsw_rabitq_entry_points;
 extern int	vechnsw_scan_order;
 extern int	vechnsw_max_scan_tuples;
 extern void _PG_init(void);
@@ -664,8 +665,8 @@ extern void vec_check_blkno(Relation index, BlockNumber blkno);
 extern void vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int dim);
 extern void vec_disk_graph_done(VecDiskGraph *dg);
 extern int	vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const struct VecRqQuery *qq,
-									VecCand *ep, int ef, float slack, VecCand *result,
-									VecIdSet *visited);
+									VecCand *ep, int nep, int ef, float slack,
+									VecCand *result, VecIdSet *visited);
 extern bool vec_disk_code(VecDiskGraph *dg, uint64 id, uint16 version, char *dst);
 extern bool vec_disk_entry(VecDiskGraph *dg, VecMetaPageData *meta, const float *q, VecCand *out);
 typedef struct VecRowContext
