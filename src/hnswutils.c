@@ -1886,7 +1886,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 	vec_heap_init(&cands, cpoolcap, false);
 	vec_heap_init(&res, ef + 1, true);
 
-	/* entry points: queued with their exact distances (nep <= 256 < cpoolcap) */
+	/* entry points: queued with their exact distances (nep <= 64 < cpoolcap) */
 	for (int i = 0; i < nep; i++)
 	{
 		if (!vec_idset_add(visited, ep[i].id))
