@@ -318,17 +318,61 @@ vec_idhash(uint64 key)
 	return (uint32) (key >> 32);
 }
 
-void
-vec_idset_init(VecIdSet *s, uint32 expected)
+static uint32
+vec_idset_size(uint32 expected)
 {
 	uint32		size = 64;
 
 	/* a hint: the set grows as needed, so start at most at 2^21 slots */
 	while (size < (uint64) expected * 2 && size < (1U << 21))
 		size <<= 1;
+	return size;
+}
+
+void
+vec_idset_init(VecIdSet *s, uint32 expected)
+{
+	uint32		size = vec_idset_size(expected);
+
 	s->keys = palloc_extended(sizeof(uint64) * size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	s->mask = size - 1;
 	s->count = 0;
+}
+
+/*
+ * Empty a set kept across searches (keys NULL: not allocated yet) for one
+ * expecting about 'expected' ids: cleared in place when its table is large
+ * enough and not more than 32 times larger than needed (a table grown by
+ * one unusually long search is not cleared again and again), else
+ * allocated afresh in cxt.
+ */
+void
+vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected)
+{
+	uint32		size = vec_idset_size(expected);
+
+	if (s->keys != NULL && s->mask + 1 >= size && s->mask + 1 <= 32 * (uint64) size)
+	{
+		if (s->count > 0)
+			memset(s->keys, 0, sizeof(uint64) * (s->mask + 1));
+		s->count = 0;
+		return;
+	}
+	if (s->keys != NULL)
+		pfree(s->keys);
+	s->keys = MemoryContextAllocExtended(cxt, sizeof(uint64) * size,
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	s->mask = size - 1;
+	s->count = 0;
+}
+
+VecSearchScratch *
+vec_search_scratch_create(MemoryContext cxt)
+{
+	VecSearchScratch *scr = MemoryContextAllocZero(cxt, sizeof(VecSearchScratch));
+
+	scr->cxt = cxt;
+	return scr;
 }
 
 static void
@@ -534,6 +578,7 @@ int
 vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 				 int ef, int lc, VecCand *result, VecIdSet *visited)
 {
+	VecSearchScratch *scr = g->scratch;
 	VecCand    *pool;
 	int			npool = 0;
 	int			poolcap = Max(ef * 4, 64);
@@ -545,8 +590,31 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 				k,
 				base;
 
-	pool = palloc_extended(sizeof(VecCand) * poolcap, MCXT_ALLOC_HUGE);
-	vec_heap_init(&cands, poolcap, false);
+	if (scr != NULL && scr->pool != NULL && scr->poolcap >= poolcap)
+	{
+		/* the arrays an earlier search left (repalloc keeps their context) */
+		pool = scr->pool;
+		poolcap = scr->poolcap;
+		cands.items = scr->heapitems;
+		cands.cap = scr->heapcap;
+		cands.n = 0;
+		cands.max = false;
+	}
+	else
+	{
+		if (scr != NULL && scr->pool != NULL)
+		{
+			pfree(scr->pool);
+			pfree(scr->heapitems);
+		}
+		pool = MemoryContextAllocExtended(scr ? scr->cxt : CurrentMemoryContext,
+										  sizeof(VecCand) * poolcap, MCXT_ALLOC_HUGE);
+		cands.items = MemoryContextAllocExtended(scr ? scr->cxt : CurrentMemoryContext,
+												 sizeof(VecHeapItem) * poolcap, MCXT_ALLOC_HUGE);
+		cands.cap = poolcap;
+		cands.n = 0;
+		cands.max = false;
+	}
 	vec_heap_init(&res, ef + 1, true);
 
 	for (int i = 0; i < nep; i++)
@@ -627,10 +695,20 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 
 	n = vec_heap_drain(&res, pool, result);
 
-	pfree(pool);
+	if (scr != NULL)
+	{
+		scr->pool = pool;
+		scr->poolcap = poolcap;
+		scr->heapitems = cands.items;
+		scr->heapcap = cands.cap;
+	}
+	else
+	{
+		pfree(pool);
+		pfree(cands.items);
+	}
 	pfree(nbrs);
 	pfree(ok);
-	pfree(cands.items);
 	pfree(res.items);
 	return n;
 }
@@ -932,9 +1010,17 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 		int			n;
 		int			cap = VEC_LEVEL_CAP(lc, g->m);
 
-		vec_idset_init(&visited, ef * g->m);
-		n = vec_search_layer(g, q, ep, nep, ef, lc, res, &visited);
-		pfree(visited.keys);
+		if (g->scratch != NULL)
+		{
+			vec_idset_reuse(&g->scratch->visited, g->scratch->cxt, ef * g->m);
+			n = vec_search_layer(g, q, ep, nep, ef, lc, res, &g->scratch->visited);
+		}
+		else
+		{
+			vec_idset_init(&visited, ef * g->m);
+			n = vec_search_layer(g, q, ep, nep, ef, lc, res, &visited);
+			pfree(visited.keys);
+		}
 
 		/* the identical vector already indexed: share its element */
 		if (lc == 0 && dedup)
@@ -1715,6 +1801,7 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->g.storage = info->storage;
 	dg->g.dim = dim;
 	dg->g.m = info->m;
+	dg->g.scratch = NULL;
 	dg->index = index;
 	dg->hints = vec_buf_hints(index);
 	dg->buf = InvalidBuffer;
