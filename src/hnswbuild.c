@@ -959,8 +959,6 @@ vec_build_state_init(VecBuildState *bs, Relation heap, Relation index, uint64 se
 										 ALLOCSET_DEFAULT_SIZES);
 	bs->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
-	/* the in-memory graph's searches keep their buffers (not in tmpcxt) */
-	bs->g.scratch = vec_search_scratch_create(CurrentMemoryContext);
 	bs->arenablock = Min(VEC_ARENA_BLOCK, bs->memlimit / 8);
 }
 

@@ -366,13 +366,32 @@ vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected)
 	s->count = 0;
 }
 
-VecSearchScratch *
-vec_search_scratch_create(MemoryContext cxt)
-{
-	VecSearchScratch *scr = MemoryContextAllocZero(cxt, sizeof(VecSearchScratch));
+/* this backend's search buffers (see VecSearchScratch), or NULL */
+static VecSearchScratch *vec_scratch = NULL;
 
-	scr->cxt = cxt;
-	return scr;
+static VecSearchScratch *
+vec_search_scratch_acquire(void)
+{
+	MemoryContext cxt;
+
+	if (vec_scratch != NULL && !vec_scratch->busy)
+	{
+		vec_scratch->busy = true;
+		return vec_scratch;
+	}
+	if (vec_scratch == NULL)
+		cxt = AllocSetContextCreate(TopMemoryContext, "vechnsw search buffers",
+									ALLOCSET_DEFAULT_SIZES);
+	else
+	{
+		/* an error ended the last call: its arrays may be half updated */
+		cxt = vec_scratch->cxt;
+		MemoryContextReset(cxt);
+	}
+	vec_scratch = MemoryContextAllocZero(cxt, sizeof(VecSearchScratch));
+	vec_scratch->cxt = cxt;
+	vec_scratch->busy = true;
+	return vec_scratch;
 }
 
 static void
@@ -1000,27 +1019,19 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 {
 	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
 	int			nep = 1;
+	VecSearchScratch *scr = vec_search_scratch_acquire();
 
+	g->scratch = scr;
 	if (entry_level > level)
 		vec_greedy_descend(g, q, ep, entry_level, level);
 
 	for (int lc = Min(level, entry_level); lc >= 0; lc--)
 	{
-		VecIdSet	visited;
 		int			n;
 		int			cap = VEC_LEVEL_CAP(lc, g->m);
 
-		if (g->scratch != NULL)
-		{
-			vec_idset_reuse(&g->scratch->visited, g->scratch->cxt, ef * g->m);
-			n = vec_search_layer(g, q, ep, nep, ef, lc, res, &g->scratch->visited);
-		}
-		else
-		{
-			vec_idset_init(&visited, ef * g->m);
-			n = vec_search_layer(g, q, ep, nep, ef, lc, res, &visited);
-			pfree(visited.keys);
-		}
+		vec_idset_reuse(&scr->visited, scr->cxt, ef * g->m);
+		n = vec_search_layer(g, q, ep, nep, ef, lc, res, &scr->visited);
 
 		/* the identical vector already indexed: share its element */
 		if (lc == 0 && dedup)
@@ -1028,6 +1039,8 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 			for (int i = 0; i < n && res[i].dist <= 0; i++)
 				if (g->ops->add_heaptid(g, &res[i], q, heaptid))
 				{
+					g->scratch = NULL;
+					scr->busy = false;
 					pfree(res);
 					return false;
 				}
@@ -1041,6 +1054,8 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 			nep = n;
 		}
 	}
+	g->scratch = NULL;
+	scr->busy = false;
 	pfree(res);
 	return true;
 }

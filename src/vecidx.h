@@ -378,20 +378,23 @@ typedef struct VecGraphOps
 } VecGraphOps;
 
 /*
- * Buffers a caller keeps across searches (the build: one set per
- * participant), so that once they have grown to a search's size the next
- * search allocates nothing.  Allocated and freed per search, the visited
- * set and the candidate pool (hundreds of kB per insert on a graph of
- * millions at ef_construction 64) made the C library hand memory back to
- * the kernel and fetch it again on every insert: page faults and TLB
- * shootdowns took about a quarter of a 10M build's time.  Only
- * vec_find_neighbors uses them; they live in cxt.
+ * The buffers of vec_find_neighbors' searches, kept by the backend across
+ * calls (hnswutils.c, vec_search_scratch_acquire), so that once they have
+ * grown to a search's size the next search allocates nothing.  Allocated
+ * and freed per search, the visited set and the candidate pool (hundreds
+ * of kB per insert on a graph of millions at ef_construction 64) made the
+ * C library hand memory back to the kernel and fetch it again on every
+ * insert: page faults and TLB shootdowns took about a quarter of a 10M
+ * build's time and 15 % of an insert's.  They live in their own context
+ * under TopMemoryContext; busy marks a call in progress, so that one an
+ * error cut short is noticed and the context reset.
  */
 typedef struct VecSearchScratch
 {
 	MemoryContext cxt;
+	bool		busy;
 	VecIdSet	visited;		/* keys == NULL until the first search */
-	VecCand    *pool;
+	VecCand    *pool;			/* candidate pool, or NULL */
 	int			poolcap;
 	void	   *heapitems;		/* the candidate heap's array */
 	int			heapcap;
@@ -404,7 +407,7 @@ typedef struct VecGraph
 	int			storage;		/* VEC_STORAGE_* of the vectors it reads */
 	int			dim;
 	int			m;
-	VecSearchScratch *scratch;	/* kept across searches, or NULL */
+	VecSearchScratch *scratch;	/* set during vec_find_neighbors, else NULL */
 } VecGraph;
 
 /*
@@ -512,7 +515,6 @@ extern void vec_idset_init(VecIdSet *s, uint32 expected);
 extern bool vec_idset_add(VecIdSet *s, uint64 id);
 extern bool vec_idset_contains(VecIdSet *s, uint64 id);
 extern void vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected);
-extern VecSearchScratch *vec_search_scratch_create(MemoryContext cxt);
 extern int	vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 							 int ef, int lc, VecCand *result, VecIdSet *visited);
 extern int	vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands,
