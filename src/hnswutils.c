@@ -369,14 +369,20 @@ vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected)
 /* this backend's search buffers (see VecSearchScratch), or NULL */
 static VecSearchScratch *vec_scratch = NULL;
 
+/*
+ * Lend this backend's search buffers to g (g->scratch) for one search at a
+ * time; vec_search_scratch_release gives them back.
+ */
 static VecSearchScratch *
-vec_search_scratch_acquire(void)
+vec_search_scratch_acquire(VecGraph *g)
 {
 	MemoryContext cxt;
 
+	Assert(g->scratch == NULL);
 	if (vec_scratch != NULL && !vec_scratch->busy)
 	{
 		vec_scratch->busy = true;
+		g->scratch = vec_scratch;
 		return vec_scratch;
 	}
 	if (vec_scratch == NULL)
@@ -391,7 +397,15 @@ vec_search_scratch_acquire(void)
 	vec_scratch = MemoryContextAllocZero(cxt, sizeof(VecSearchScratch));
 	vec_scratch->cxt = cxt;
 	vec_scratch->busy = true;
+	g->scratch = vec_scratch;
 	return vec_scratch;
+}
+
+static void
+vec_search_scratch_release(VecGraph *g)
+{
+	g->scratch->busy = false;
+	g->scratch = NULL;
 }
 
 static void
@@ -1019,9 +1033,8 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 {
 	VecCand    *res = palloc(sizeof(VecCand) * Max(ef, 1));
 	int			nep = 1;
-	VecSearchScratch *scr = vec_search_scratch_acquire();
+	VecSearchScratch *scr = vec_search_scratch_acquire(g);
 
-	g->scratch = scr;
 	if (entry_level > level)
 		vec_greedy_descend(g, q, ep, entry_level, level);
 
@@ -1039,8 +1052,7 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 			for (int i = 0; i < n && res[i].dist <= 0; i++)
 				if (g->ops->add_heaptid(g, &res[i], q, heaptid))
 				{
-					g->scratch = NULL;
-					scr->busy = false;
+					vec_search_scratch_release(g);
 					pfree(res);
 					return false;
 				}
@@ -1054,8 +1066,7 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 			nep = n;
 		}
 	}
-	g->scratch = NULL;
-	scr->busy = false;
+	vec_search_scratch_release(g);
 	pfree(res);
 	return true;
 }

@@ -378,8 +378,9 @@ typedef struct VecGraphOps
 } VecGraphOps;
 
 /*
- * The buffers of vec_find_neighbors' searches, kept by the backend across
- * calls (hnswutils.c, vec_search_scratch_acquire), so that once they have
+ * The buffers of the neighbour searches of build and insert
+ * (vec_find_neighbors), kept by the backend across calls (hnswutils.c,
+ * vec_search_scratch_acquire), so that once they have
  * grown to a search's size the next search allocates nothing.  Allocated
  * and freed per search, the visited set and the candidate pool (hundreds
  * of kB per insert on a graph of millions at ef_construction 64) made the
@@ -407,7 +408,7 @@ typedef struct VecGraph
 	int			storage;		/* VEC_STORAGE_* of the vectors it reads */
 	int			dim;
 	int			m;
-	VecSearchScratch *scratch;	/* set during vec_find_neighbors, else NULL */
+	VecSearchScratch *scratch;	/* lent by vec_search_scratch_acquire, or NULL */
 } VecGraph;
 
 /*
