@@ -346,7 +346,7 @@ vec_idset_init(VecIdSet *s, uint32 expected)
  * one unusually long search is not cleared again and again), else
  * allocated afresh in cxt.
  */
-void
+static void
 vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected)
 {
 	uint32		size = vec_idset_size(expected);
@@ -364,48 +364,6 @@ vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected)
 										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	s->mask = size - 1;
 	s->count = 0;
-}
-
-/* this backend's search buffers (see VecSearchScratch), or NULL */
-static VecSearchScratch *vec_scratch = NULL;
-
-/*
- * Lend this backend's search buffers to g (g->scratch) for one search at a
- * time; vec_search_scratch_release gives them back.
- */
-static VecSearchScratch *
-vec_search_scratch_acquire(VecGraph *g)
-{
-	MemoryContext cxt;
-
-	Assert(g->scratch == NULL);
-	if (vec_scratch != NULL && !vec_scratch->busy)
-	{
-		vec_scratch->busy = true;
-		g->scratch = vec_scratch;
-		return vec_scratch;
-	}
-	if (vec_scratch == NULL)
-		cxt = AllocSetContextCreate(TopMemoryContext, "vechnsw search buffers",
-									ALLOCSET_DEFAULT_SIZES);
-	else
-	{
-		/* an error ended the last call: its arrays may be half updated */
-		cxt = vec_scratch->cxt;
-		MemoryContextReset(cxt);
-	}
-	vec_scratch = MemoryContextAllocZero(cxt, sizeof(VecSearchScratch));
-	vec_scratch->cxt = cxt;
-	vec_scratch->busy = true;
-	g->scratch = vec_scratch;
-	return vec_scratch;
-}
-
-static void
-vec_search_scratch_release(VecGraph *g)
-{
-	g->scratch->busy = false;
-	g->scratch = NULL;
 }
 
 static void
@@ -596,6 +554,93 @@ vec_sort_cands(VecCand *c, int n)
 	qsort(c, n, sizeof(VecCand), vec_cand_cmp);
 }
 
+/* ---------------------------------------------------------------- search buffers */
+
+/*
+ * The large buffers of the neighbour searches of build and insert
+ * (vec_find_neighbors: greedy descent and every layer's search), kept by
+ * the backend across calls so that once they have grown to a search's size
+ * the next one does not allocate them again.  Allocated and freed per
+ * search, the visited set and the candidate pool (hundreds of kB per insert
+ * on a graph of millions at ef_construction 64) made the C library hand
+ * memory back to the kernel and fetch it again on every insert: page faults
+ * and TLB shootdowns took about a quarter of a 10M build's time and 14 % of
+ * an insert's.  They live in a context of their own under
+ * TopMemoryContext.  Scans and VACUUM allocate per search (g->scratch is
+ * NULL for them).
+ *
+ * One call at a time: vec_find_neighbors does not nest (nothing it calls
+ * searches again).  busy marks a call in progress; an error that ends a
+ * call leaves it set, with pointers that may name freed memory (a pool or
+ * heap moved by repalloc), so the next acquire resets the context and
+ * starts with empty buffers.  A buffer larger than VEC_SCRATCH_KEEP is
+ * freed when the call ends (one search through a mostly deleted graph
+ * must not pin its pool for the life of the backend).
+ */
+struct VecSearchScratch
+{
+	MemoryContext cxt;			/* NULL until first used */
+	bool		busy;
+	VecIdSet	visited;		/* keys == NULL: not allocated */
+	VecCand    *pool;			/* candidate pool, or NULL */
+	int			poolcap;
+	VecHeapItem *heapitems;		/* the candidate heap's array */
+	int			heapcap;
+};
+
+#define VEC_SCRATCH_KEEP	((Size) 8 * 1024 * 1024)
+
+static VecSearchScratch vec_scratch;
+
+/* lend this backend's search buffers to g for one vec_find_neighbors call */
+static VecSearchScratch *
+vec_search_scratch_acquire(VecGraph *g)
+{
+	Assert(g->scratch == NULL);
+	if (vec_scratch.cxt == NULL)
+		vec_scratch.cxt = AllocSetContextCreate(TopMemoryContext, "vechnsw search buffers",
+												ALLOCSET_DEFAULT_SIZES);
+	else if (vec_scratch.busy)
+	{
+		/* an error ended the last call: its pointers may be stale */
+		MemoryContextReset(vec_scratch.cxt);
+		memset(&vec_scratch.visited, 0, sizeof(VecIdSet));
+		vec_scratch.pool = NULL;
+		vec_scratch.poolcap = 0;
+		vec_scratch.heapitems = NULL;
+		vec_scratch.heapcap = 0;
+	}
+	vec_scratch.busy = true;
+	g->scratch = &vec_scratch;
+	return &vec_scratch;
+}
+
+static void
+vec_search_scratch_release(VecGraph *g)
+{
+	VecSearchScratch *scr = g->scratch;
+
+	Assert(scr == &vec_scratch && scr->busy);
+	if (scr->visited.keys != NULL &&
+		sizeof(uint64) * ((Size) scr->visited.mask + 1) > VEC_SCRATCH_KEEP)
+	{
+		pfree(scr->visited.keys);
+		memset(&scr->visited, 0, sizeof(VecIdSet));
+	}
+	if (scr->pool != NULL &&
+		(sizeof(VecCand) * (Size) scr->poolcap > VEC_SCRATCH_KEEP ||
+		 sizeof(VecHeapItem) * (Size) scr->heapcap > VEC_SCRATCH_KEEP))
+	{
+		pfree(scr->pool);
+		pfree(scr->heapitems);
+		scr->pool = NULL;
+		scr->heapitems = NULL;
+		scr->poolcap = scr->heapcap = 0;
+	}
+	scr->busy = false;
+	g->scratch = NULL;
+}
+
 /*
  * SEARCH-LAYER of the HNSW paper: best-first search from the entry points
  * ep[0..nep) on level lc with a result list of size ef.  The ef nearest
@@ -605,7 +650,8 @@ vec_sort_cands(VecCand *c, int n)
  * other but never enter the result list, so they neither use up ef nor
  * become an insert's neighbours.  'visited' must be initialised by
  * the caller; it is extended with every element whose distance was
- * computed.
+ * computed.  With g->scratch set, the candidate pool and heap come from
+ * it (grown if too small) and go back to it.
  */
 int
 vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,

@@ -377,29 +377,8 @@ typedef struct VecGraphOps
 								ItemPointer heaptid);
 } VecGraphOps;
 
-/*
- * The buffers of the neighbour searches of build and insert
- * (vec_find_neighbors), kept by the backend across calls (hnswutils.c,
- * vec_search_scratch_acquire), so that once they have
- * grown to a search's size the next search allocates nothing.  Allocated
- * and freed per search, the visited set and the candidate pool (hundreds
- * of kB per insert on a graph of millions at ef_construction 64) made the
- * C library hand memory back to the kernel and fetch it again on every
- * insert: page faults and TLB shootdowns took about a quarter of a 10M
- * build's time and 15 % of an insert's.  They live in their own context
- * under TopMemoryContext; busy marks a call in progress, so that one an
- * error cut short is noticed and the context reset.
- */
-typedef struct VecSearchScratch
-{
-	MemoryContext cxt;
-	bool		busy;
-	VecIdSet	visited;		/* keys == NULL until the first search */
-	VecCand    *pool;			/* candidate pool, or NULL */
-	int			poolcap;
-	void	   *heapitems;		/* the candidate heap's array */
-	int			heapcap;
-} VecSearchScratch;
+/* a backend's kept search buffers (hnswutils.c) */
+typedef struct VecSearchScratch VecSearchScratch;
 
 typedef struct VecGraph
 {
@@ -515,7 +494,6 @@ extern void vec_meta_set_dimensions(Page page, int dim, int code_bytes, const fl
 extern void vec_idset_init(VecIdSet *s, uint32 expected);
 extern bool vec_idset_add(VecIdSet *s, uint64 id);
 extern bool vec_idset_contains(VecIdSet *s, uint64 id);
-extern void vec_idset_reuse(VecIdSet *s, MemoryContext cxt, uint32 expected);
 extern int	vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 							 int ef, int lc, VecCand *result, VecIdSet *visited);
 extern int	vec_select_neighbors(VecGraph *g, VecCand *cands, int ncands,
