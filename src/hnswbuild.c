@@ -304,6 +304,7 @@ vec_mem_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			  VecCand *out, bool *ok)
 {
 	VecBuildState *bs = (VecBuildState *) g;
+	Size		vbytes = VEC_VECTOR_BYTES(bs->dim, bs->g.storage);
 
 	for (int i = 0; i < count; i++)
 		__builtin_prefetch(&bs->elems[nbrs[i].id]);
@@ -320,6 +321,14 @@ vec_mem_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 	{
 		uint64		id = nbrs[i].id;
 
+		/* the rest of the vector two neighbours ahead */
+		if (i + 2 < count)
+		{
+			const char *v = (const char *) vec_mem_vec(bs, &bs->elems[nbrs[i + 2].id]);
+
+			for (Size off = 256; off < vbytes; off += 64)
+				__builtin_prefetch(v + off);
+		}
 		vec_mem_cand(bs, id, vec_mem_distance(bs, q, &bs->elems[id]), &out[i]);
 		ok[i] = true;
 	}
