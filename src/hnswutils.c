@@ -1567,13 +1567,19 @@ vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
  * prefetch address (kept inside the page); the locked pass re-reads
  * everything.
  */
+/* bytes of an element tuple before its vector, for the prefetch's reach */
+#define VEC_ELEMENT_HEADER_PREFETCH	((unsigned) offsetof(VecElementTupleData, data))
+
 static void
 vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			 VecCand *out, bool *ok)
 {
 	VecDiskGraph *dg = (VecDiskGraph *) g;
 	Buffer	   *bufs = dg->batchbufs;
+	unsigned	offs[2 * VECHNSW_MAX_M];
+	unsigned	tupend = VEC_ELEMENT_HEADER_PREFETCH + VEC_VECTOR_BYTES(g->dim, g->storage);
 
+	Assert(count <= 2 * VECHNSW_MAX_M);
 	for (int i = 0; i < count; i++)
 	{
 		BlockNumber blk = (BlockNumber) (nbrs[i].id >> 16);
@@ -1607,12 +1613,14 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			continue;
 		iid = PageGetItemId((Page) page, offno);
 		off = ItemIdGetOffset(iid);
+		offs[i] = 0;
 		if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
 		{
 			__builtin_prefetch(page + off);
 			__builtin_prefetch(page + off + 64);
 			__builtin_prefetch(page + off + 128);
 			__builtin_prefetch(page + off + 192);
+			offs[i] = off;
 		}
 	}
 	for (int i = 0; i < count; i++)
@@ -1622,6 +1630,15 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 
 		Size		len;
 
+		/* the rest of the element tuple two neighbours ahead (inside its page) */
+		if (i + 2 < count && offs[i + 2] != 0)
+		{
+			char	   *p = (char *) BufferGetPage(bufs[i + 2]);
+			unsigned	end = Min(offs[i + 2] + tupend, BLCKSZ);
+
+			for (unsigned o = offs[i + 2] + 256; o < end; o += 64)
+				__builtin_prefetch(p + o);
+		}
 		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 		vec_counters.page_reads++;
 		page = BufferGetPage(bufs[i]);
