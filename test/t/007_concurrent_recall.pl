@@ -36,22 +36,25 @@ CREATE UNIQUE INDEX ON src (id);
 CREATE SEQUENCE src_seq;
 });
 
-# operator class, its operator, index options, floor.  Floors about 0.01
-# under the lowest figure measured with these rows (one session, 4-8
-# concurrent runs, 200 queries): l2 0.984-0.988, with codes 0.9995-1.000;
-# cosine 0.990-0.992, with codes 1.000; inner product 0.979-0.983, with codes
-# 0.999-1.000.  (With rows drawn afresh in every run, 50 queries, the spread
-# was 0.976-0.994 for l2 alone, and one CI run measured 0.964 against a floor
-# of 0.965: the data, not the interleaving, made most of it.  Before
+# operator class, its operator, index options, floor.  Floors about 0.02
+# under the lowest figure measured with these rows (200 queries; one
+# session and 7-11 concurrent runs each, on a busy machine and in a CI run):
+# l2 0.985-0.988, with codes 0.990-1.000; cosine 0.989-0.994, with codes
+# 1.000; inner product 0.979-0.983, with codes 0.998-1.000.  Floors 0.01
+# under the busy machine's figures alone failed in CI (l2 with codes 0.9898
+# against 0.99: a quiet machine interleaves the inserts differently).
+# (With rows drawn afresh in every run, 50 queries, the spread was
+# 0.976-0.994 for l2 alone, and one CI run measured 0.964 against a floor of
+# 0.965: the data, not the interleaving, made most of it.  Before
 # inner-product graphs were linked by L2 distance, 92 % of their elements
 # were unreachable and recall was 0.56-0.75.)
 my @configs = (
-	[ 'real_l2_ops',     '<->', '',                0.975 ],
-	[ 'real_l2_ops',     '<->', 'WITH (bits = 1)', 0.99 ],
-	[ 'real_cosine_ops', '<=>', '',                0.98 ],
-	[ 'real_cosine_ops', '<=>', 'WITH (bits = 1)', 0.99 ],
-	[ 'real_ip_ops',     '<#>', '',                0.97 ],
-	[ 'real_ip_ops',     '<#>', 'WITH (bits = 1)', 0.99 ]);
+	[ 'real_l2_ops',     '<->', '',                0.965 ],
+	[ 'real_l2_ops',     '<->', 'WITH (bits = 1)', 0.97 ],
+	[ 'real_cosine_ops', '<=>', '',                0.97 ],
+	[ 'real_cosine_ops', '<=>', 'WITH (bits = 1)', 0.98 ],
+	[ 'real_ip_ops',     '<#>', '',                0.96 ],
+	[ 'real_ip_ops',     '<#>', 'WITH (bits = 1)', 0.98 ]);
 
 sub recall
 {
