@@ -681,15 +681,16 @@ vec_search_layer(VecGraph *g, const float *q, VecCand *ep, int nep,
 	}
 	else
 	{
+		MemoryContext cxt = scr ? scr->cxt : CurrentMemoryContext;
+
 		if (scr != NULL && scr->pool != NULL)
 		{
 			pfree(scr->pool);
 			pfree(scr->heapitems);
 		}
-		pool = MemoryContextAllocExtended(scr ? scr->cxt : CurrentMemoryContext,
-										  sizeof(VecCand) * poolcap, MCXT_ALLOC_HUGE);
-		cands.items = MemoryContextAllocExtended(scr ? scr->cxt : CurrentMemoryContext,
-												 sizeof(VecHeapItem) * poolcap, MCXT_ALLOC_HUGE);
+		pool = MemoryContextAllocExtended(cxt, sizeof(VecCand) * poolcap, MCXT_ALLOC_HUGE);
+		cands.items = MemoryContextAllocExtended(cxt, sizeof(VecHeapItem) * poolcap,
+												 MCXT_ALLOC_HUGE);
 		cands.cap = poolcap;
 		cands.n = 0;
 		cands.max = false;
@@ -1557,6 +1558,9 @@ vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
 	return ok ? dst : NULL;
 }
 
+/* bytes of an element tuple before its vector, for the prefetch's reach */
+#define VEC_ELEMENT_HEADER_PREFETCH	((unsigned) offsetof(VecElementTupleData, data))
+
 /*
  * Visit count neighbours: pin their pages first (one buffer lookup per
  * distinct page) and prefetch each page's header and line pointers, then
@@ -1565,11 +1569,10 @@ vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
  * cache misses on the pages' contents overlap instead of each stalling a
  * distance.  The line pointer is read without the buffer lock, only as a
  * prefetch address (kept inside the page); the locked pass re-reads
- * everything.
+ * everything.  While it computes a distance, the rest of the element
+ * tuple two neighbours ahead is prefetched (its vector is mostly past the
+ * first prefetched bytes).
  */
-/* bytes of an element tuple before its vector, for the prefetch's reach */
-#define VEC_ELEMENT_HEADER_PREFETCH	((unsigned) offsetof(VecElementTupleData, data))
-
 static void
 vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			 VecCand *out, bool *ok)
@@ -1608,12 +1611,12 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 		ItemId		iid;
 		unsigned	off;
 
+		offs[i] = 0;			/* 0: nothing to prefetch */
 		if (offno < FirstOffsetNumber ||
 			offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
 			continue;
 		iid = PageGetItemId((Page) page, offno);
 		off = ItemIdGetOffset(iid);
-		offs[i] = 0;
 		if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
 		{
 			__builtin_prefetch(page + off);
