@@ -517,7 +517,8 @@ meta_matches(PGconn *c, const char *tbl, const char *key, long rows)
 	return n == 1;
 }
 
-static void
+/* the vecbench_meta row of tbl: key and rows, loaded now */
+void
 meta_set(PGconn *c, const char *tbl, const char *key, long rows)
 {
 	char	   *esc_t = PQescapeLiteral(c, tbl, strlen(tbl));
@@ -757,6 +758,7 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 				key[400];
 	const char *storage,
 			   *side = vector_storage(24 + 4L * ds->dim, 1);
+	int			written = 0;
 
 	memset(lr, 0, sizeof(*lr));
 	ensure_meta_table(c);
@@ -771,20 +773,35 @@ load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr)
 		char	   *cur = meta_key(c, base, &rows);
 
 		if (cur && strncmp(cur, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) == 0)
-			die("table %s was changed by 'write --in-place' (rows inserted and deleted, its index too): "
-				"reload it with 'vecbench load --force' and the same data-set options", base);
+		{
+			/* write --in-place --resume goes on with the table as the cut-short write left it */
+			if (O.in_place && O.resume && strcmp(cur + strlen(WRITTEN_PREFIX), key) == 0 && rows == ds->n)
+				written = 1;
+			else if (O.in_place && O.resume)
+				die("write --in-place --resume: table %s was loaded as %s (%ld rows), these data-set options "
+					"make %s (%ld rows): resume with the options of the write cut short", base,
+					cur + strlen(WRITTEN_PREFIX), rows, key, ds->n);
+			else
+				die("table %s was changed by 'write --in-place' (rows inserted and deleted, its index too): "
+					"reload it with 'vecbench load --force' and the same data-set options (a 'write --in-place' "
+					"cut short on it goes on with 'write --in-place --resume' and its options)", base);
+		}
 		free(cur);
 	}
-	if (!O.force && meta_matches(c, base, key, ds->n))
+	if (written || (!O.force && meta_matches(c, base, key, ds->n)))
 	{
 		lr->skipped = 1;
-		if (!O.quiet)
+		if (!O.quiet && !written)
 			fprintf(stderr, "load: %s already holds this data set (use --force to reload)\n", base);
 	}
 	else
 	{
 		double		t0;
 
+		if (O.in_place && O.resume)
+			die("write --in-place --resume: %s does not hold this data set (not loaded, or loaded with other "
+				"options), so there is no write on it to go on with: give the options of the write cut short "
+				"(--n, --dim, --seed ...), or run without --resume", base);
 		if (ds->streamed)
 			load_streamed(c, ds, base, key, storage, lr);
 		else
@@ -854,6 +871,19 @@ mark_table_written(PGconn *c, const char *table)
 	db_exec(c, "UPDATE vecbench_meta SET key = '%s' || key WHERE tbl = %s AND key NOT LIKE '%s%%'", WRITTEN_PREFIX,
 			esc_t, WRITTEN_PREFIX);
 	PQfreemem(esc_t);
+}
+
+/* is table marked changed by 'write --in-place'? */
+int
+table_written(PGconn *c, const char *table)
+{
+	char	   *esc_t = PQescapeLiteral(c, table, strlen(table));
+	long long	n;
+
+	ensure_meta_table(c);
+	n = db_int(c, "SELECT count(*) FROM vecbench_meta WHERE tbl = %s AND key LIKE '%s%%'", esc_t, WRITTEN_PREFIX);
+	PQfreemem(esc_t);
+	return n > 0;
 }
 
 static void

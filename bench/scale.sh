@@ -10,7 +10,9 @@
 #   build        CREATE INDEX as the server's settings allow (parallel): time, size, peak RSS
 #   query        recall@10, QPS, p50/p99 at every --values, with 1 and 4 clients (--clients)
 #   write        on the built index itself (write --in-place): inserts at 1 and 100 rows per
-#                commit over 4 clients, 10 % deleted, VACUUM, recall against the rows alive
+#                commit over 4 clients, 10 % deleted, VACUUM, recall against the rows alive;
+#                each phase is recorded in vecbench_meta once it has committed, so that a write
+#                cut short goes on (write --in-place --resume) after the last phase recorded
 #
 #   bench/scale.sh --n 10000000 [options] [-- extra vecbench options]
 #
@@ -30,10 +32,19 @@
 # SIGINT / SIGTERM: vecbench cancels its statements (a CREATE INDEX or VACUUM does not go
 # on in the server) and the step is recorded "cut short".
 # 'write' changes the table and its index: once vecbench_meta marks the table written
-# (psql asks; without psql or a server the state file decides), 'query', 'build', 'write'
-# and every --redo but --redo load refuse it; a write that failed before marking it runs
-# again. The extra vectors it inserts (--nextra) are as many as its inserted rows, so that
-# no vector goes in twice.
+# (psql asks; without psql or a server the state file decides), 'query', 'build' and every
+# --redo but --redo load refuse it; a write that failed before marking it runs again. A
+# write step "cut short" (or "running" in the file: killed with the script) whose table is
+# marked written goes on: vecbench write --in-place --resume with the same options skips the
+# phases it recorded as done (their figures, in the step's log and JSON line, are the first
+# run's, from vecbench_meta), rebuilds the rows alive (the picks are seeded) and runs the rest:
+# a phase it had begun is gone on with and said so (the rest of the inserts, the delete list
+# again, VACUUM again: their times are those of a resumed phase, "seconds": null and
+# "seconds_resumed" in the JSON), then VACUUM, the recall after it, the JSON line. Other
+# options than the cut-short write's are refused (change them only with --redo load), and so
+# is a vecbench that picks other rows to delete than the one that began it. A written table
+# the state file has no write for is refused. The extra vectors it inserts (--nextra) are as
+# many as its inserted rows, so that no vector goes in twice.
 #
 # The cluster: PGHOST/PGPORT/PGUSER/PGDATABASE of a running server with the extension
 # installed (this script starts no cluster). Settings it expects for 10M x 512 on 2 cores
@@ -233,10 +244,18 @@ run_step() {
 	fi
 	if [ "$step" = write ]; then
 		if table_written; then
-			echo "scale: write${st:+ was '$st' earlier}: the table $btab is marked written (its rows and" \
-				"index are changed); start again with 'bench/scale.sh --n $n --redo load' (reload, gt" \
-				"cached, build, query, write)" >&2
-			exit 1
+			if [ -z "$st" ]; then
+				echo "scale: write: the table $btab is marked written (its rows and index are changed) by a" \
+					"write this state file has no record of; start again with 'bench/scale.sh --n $n --redo" \
+					"load' (reload, gt cached, build, query, write)" >&2
+				exit 1
+			fi
+			# the run of a killed script has ended: this one holds the lock it held
+			echo "scale: write was '$st' ($(state_get "$step" 3)) and changed the table $btab: going on with" \
+				"it (write --in-place --resume: the phases recorded as done in vecbench_meta are skipped, their" \
+				"figures are the first run's, from that record)"
+			set -- "$@" --resume
+			st=
 		elif [ -n "$st" ]; then
 			echo "scale: write was '$st' but did not change the table (vecbench_meta): running it again"
 			st=

@@ -82,6 +82,10 @@ usage(FILE *f)
 			"  --cycles C (2) --cycle-frac F (--delete-frac) --write-nq Q (200)\n"
 			"  --in-place         on the spec's table and the index 'build' made (no copy, no second build);\n"
 			"                     the table is marked changed: later subcommands want 'load --force'\n"
+			"  --resume           with --in-place: go on with a write cut short (signal, crash) with the\n"
+			"                     same options: the phases it recorded as done in vecbench_meta are skipped\n"
+			"                     (their figures come from that record), the rest runs; on a table as\n"
+			"                     loaded (no write begun on it) a new run\n"
 			"churn (same delete seed for every spec):\n"
 			"  --delete-frac F (0.5) first delete   --cycle-frac F (0.1) --cycles C (5) later rounds\n"
 			"  --reinsert-batch B (100) rows per commit   --delete-batch B (100)   --write-nq Q (all --nq)\n"
@@ -153,7 +157,7 @@ static const OptDef optdefs[] = {
 	OPT("readers", OPT_INT, readers), OPT("vacuum-interval", OPT_DBL, vacuum_interval),
 	OPT("recall-queries", OPT_INT, recall_queries), OPT("read-rate", OPT_DBL, read_rate),
 	OPT("write-rate", OPT_DBL, write_rate), FLAG("stream", stream, 1), FLAG("no-stream", stream, 0),
-	OPT("chunk-rows", OPT_LONG, chunk_rows), FLAG("in-place", in_place, 1),
+	OPT("chunk-rows", OPT_LONG, chunk_rows), FLAG("in-place", in_place, 1), FLAG("resume", resume, 1),
 };
 
 #define NOPTS ((int) (sizeof(optdefs) / sizeof(optdefs[0])))
@@ -304,6 +308,12 @@ check_options(const char *sub)
 	int			churn = strcmp(sub, "churn") == 0,
 				soak = strcmp(sub, "soak") == 0;
 
+	/* only a write's table may be taken as a cut-short write left it (load_base_tables) */
+	if (O.resume && strcmp(sub, "write") != 0)
+		die("--resume goes with 'write --in-place' only (it goes on with an in-place write cut short)");
+	if (O.resume && !O.in_place)
+		die("write --resume goes on with a 'write --in-place' cut short; without --in-place a write works on a "
+			"copy it makes anew (no --resume)");
 	if (O.k < 1 || O.k > GT_K)
 		die("--k must be within 1..%d", GT_K);
 	if (O.nq < 1)

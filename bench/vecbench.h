@@ -17,7 +17,8 @@
  *   bench_query.c   CREATE INDEX with progress, query runs over N
  *                   connections; 'build', 'query', 'compare'
  *   bench_write.c   inserts, deletes, VACUUM and the live-row bookkeeping;
- *                   'write' (on a copy, or --in-place on the built index)
+ *                   'write' (on a copy, or --in-place on the built index, its
+ *                   progress recorded: --resume goes on with a run cut short)
  *   bench_churn.c   'churn': delete + VACUUM + reinsert rounds, side by side
  *   bench_soak.c    'soak': inserts, deletes, searches and VACUUM side by side for a
  *                   duration; a line per interval (rates, latency, sampled recall,
@@ -117,6 +118,7 @@ typedef struct Opts
 	int			stream;			/* -1 = auto (synthetic above STREAM_AUTO_BYTES) */
 	long		chunk_rows;		/* rows per chunk of a streamed data set */
 	int			in_place;		/* write: on the spec's table and built index */
+	int			resume;			/* write --in-place: go on with a run cut short */
 } Opts;
 
 extern Opts O;
@@ -303,6 +305,8 @@ const char *vector_storage(long value_bytes, int side);
 void		load_base_tables(PGconn *c, const Dataset *ds, LoadResult *lr);
 void		ensure_spec_tables(PGconn *c, const Dataset *ds, const Spec *s);
 void		mark_table_written(PGconn *c, const char *table);
+int			table_written(PGconn *c, const char *table);
+void		meta_set(PGconn *c, const char *tbl, const char *key, long rows);
 
 /* what a subcommand works on: data set, ground truth, connection, specs */
 typedef struct Run
