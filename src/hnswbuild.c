@@ -551,9 +551,20 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	{
 		if (bs->nelems == bs->capelems)
 		{
+			/*
+			 * A new array, advised before it is touched, rather than
+			 * repalloc: realloc moves a large array with mremap, and the
+			 * pages it moves stay 4 kB pages, so half of the array would.
+			 * The memory check counted both arrays.
+			 */
+			Size		newsize = sizeof(VecMemElement) * bs->capelems * 2;
+			VecMemElement *elems = MemoryContextAllocHuge(bs->graphcxt, newsize);
+
+			vec_build_advise_huge(elems, newsize);
+			memcpy(elems, bs->elems, sizeof(VecMemElement) * bs->capelems);
+			pfree(bs->elems);
+			bs->elems = elems;
 			bs->capelems *= 2;
-			bs->elems = repalloc_huge(bs->elems, sizeof(VecMemElement) * bs->capelems);
-			vec_build_advise_huge(bs->elems, sizeof(VecMemElement) * bs->capelems);
 		}
 		id = bs->nelems;
 	}
