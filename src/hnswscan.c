@@ -54,8 +54,8 @@ typedef struct VecScanOpaqueData
 	bool		nullquery;		/* ORDER BY col <op> NULL: all distances NULL */
 	bool		nanquery;		/* zero query under cosine: all distances NaN */
 	bool		useq;			/* walk on RaBitQ estimates */
-	int			entry_level;	/* vechnsw.rabitq_entry_level at rescan */
-	int			entry_points;	/* vechnsw.rabitq_entry_points at rescan */
+	int			entry_level;	/* vechnsw.entry_level at rescan */
+	int			entry_points;	/* vechnsw.entry_points at rescan */
 	VecRqQuery	qq;				/* the query prepared for the estimator */
 	VecCand    *results;
 	int			nresults;
@@ -123,8 +123,8 @@ vechnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 	so->ef = vechnsw_ef_search;
 	so->strict = (vechnsw_scan_order == VEC_ORDER_STRICT);
 	so->slack = (float) vechnsw_rabitq_slack;
-	so->entry_level = vechnsw_rabitq_entry_level;
-	so->entry_points = vechnsw_rabitq_entry_points;
+	so->entry_level = vechnsw_entry_level;
+	so->entry_points = vechnsw_entry_points;
 
 	/*
 	 * With f16 the executor releases a row only once the index has returned
@@ -162,20 +162,24 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 	{
 		VecCand    *eps = &ep;
 		int			neps = 1;
+		int			stop = Min(so->entry_level, (int) meta->entry_level);
 
-		if (so->useq && meta->entry_level >= 1)
+		if (meta->entry_level >= 1 &&
+			(so->useq || so->entry_points > 1 || stop > 1))
 		{
 			/*
-			 * The RaBitQ walk: the exact greedy descent ends at
-			 * vechnsw.rabitq_entry_level (or the entry point's level, if
-			 * lower), where a search keeps vechnsw.rabitq_entry_points
-			 * elements; the walk on codes starts level 0 from all of them
-			 * and covers the levels below itself.  On level 0 a step costs
-			 * one page and a few estimates, on an upper level one page and
-			 * one exact distance per neighbour.  With one point this is the
-			 * greedy descent through that level.
+			 * The exact greedy descent ends at vechnsw.entry_level (or the
+			 * entry point's level, if lower), where a search keeps
+			 * vechnsw.entry_points elements; the level-0 walk starts from
+			 * all of them and covers the levels below itself.  For the walk
+			 * on codes that is cheaper per step (one page and a few
+			 * estimates, where an upper level costs one page and one exact
+			 * distance per neighbour); for both walks several starting
+			 * points reach regions that one greedy path misses on clustered
+			 * data.  With one point this is the greedy descent through that
+			 * level.  The exact walk with the defaults takes the plain
+			 * descent below.
 			 */
-			int			stop = Min(so->entry_level, (int) meta->entry_level);
 			VecIdSet	v;
 
 			vec_greedy_descend(&dg.g, so->query, &ep, meta->entry_level, stop);
@@ -195,7 +199,7 @@ vec_scan_search(IndexScanDesc scan, VecMetaPageData *meta)
 			n = vec_search_layer0_codes(&dg, so->query, &so->qq, eps, neps, so->ef, so->slack,
 										res, &visited);
 		else
-			n = vec_search_layer(&dg.g, so->query, &ep, 1, so->ef, 0, res, &visited);
+			n = vec_search_layer(&dg.g, so->query, eps, neps, so->ef, 0, res, &visited);
 	}
 	vec_disk_graph_done(&dg);
 	vec_scan_counters.searches++;

@@ -33,8 +33,8 @@ PG_MODULE_MAGIC;
 int			vechnsw_ef_search = VECHNSW_DEFAULT_EF_SEARCH;
 int			vechnsw_search_mode = VEC_SEARCH_RABITQ;
 double		vechnsw_rabitq_slack = 0.5;
-int			vechnsw_rabitq_entry_level = VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL;
-int			vechnsw_rabitq_entry_points = 1;
+int			vechnsw_entry_level = VECHNSW_DEFAULT_ENTRY_LEVEL;
+int			vechnsw_entry_points = 1;
 int			vechnsw_scan_order = VEC_ORDER_STRICT;
 int			vechnsw_max_scan_tuples = VECHNSW_DEFAULT_MAX_SCAN_TUPLES;
 
@@ -103,24 +103,24 @@ _PG_init(void)
 							 "exact-like, most expansions); 0 by the plain estimate (fewest expansions).",
 							 &vechnsw_rabitq_slack, 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("vechnsw.rabitq_entry_level",
-							"Lowest upper level the RaBitQ walk descends through on exact distances.",
-							"The walk on codes starts level 0 from the element the exact greedy "
-							"descent reached on this level (or on the entry point's level, if "
-							"lower), and covers the levels below it itself: one page and a few "
-							"estimates per step instead of a page and an exact distance per "
-							"neighbour. 1 descends through every upper level.",
-							&vechnsw_rabitq_entry_level, VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL,
+	DefineCustomIntVariable("vechnsw.entry_level",
+							"Upper level where a search's greedy descent ends.",
+							"The search on this level (or on the entry point's level, if lower) "
+							"keeps vechnsw.entry_points elements, and the level-0 walk starts "
+							"from all of them; the levels below are left to that walk (on codes "
+							"one page and a few estimates per step instead of a page and an exact "
+							"distance per neighbour). 1 descends through every upper level.",
+							&vechnsw_entry_level, VECHNSW_DEFAULT_ENTRY_LEVEL,
 							1, VECHNSW_MAX_LEVEL + 1,
 							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("vechnsw.rabitq_entry_points",
-							"Elements the RaBitQ walk starts level 0 from.",
-							"The search on the level where the exact descent ends "
-							"(vechnsw.rabitq_entry_level) keeps this many elements, and the walk "
-							"on codes starts from all of them: more starting points guard a "
-							"walk that skips levels against settling in the wrong region. "
-							"1 is the greedy descent.",
-							&vechnsw_rabitq_entry_points, 1, 1, 64,
+	DefineCustomIntVariable("vechnsw.entry_points",
+							"Elements a search starts level 0 from.",
+							"The search on the level where the greedy descent ends "
+							"(vechnsw.entry_level) keeps this many elements, and the level-0 "
+							"walk (exact or on codes) starts from all of them: more starting "
+							"points guard against settling in the wrong region of clustered "
+							"data. 1 is the greedy descent.",
+							&vechnsw_entry_points, 1, 1, 64,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("vechnsw.scan_order",
 							 "What a vechnsw scan does with a row that a longer search finds "

@@ -40,7 +40,7 @@
 #define VECHNSW_MIN_EF_SEARCH	1
 #define VECHNSW_MAX_EF_SEARCH	1000
 #define VECHNSW_MAX_LEVEL		16
-#define VECHNSW_DEFAULT_RABITQ_ENTRY_LEVEL	1
+#define VECHNSW_DEFAULT_ENTRY_LEVEL	1
 #define VECHNSW_HEAPTIDS		8	/* heap TIDs one element can carry */
 
 /*
@@ -446,8 +446,8 @@ extern VecSearchCounters vec_counters;
 extern int	vechnsw_ef_search;
 extern int	vechnsw_search_mode;
 extern double vechnsw_rabitq_slack;
-extern int	vechnsw_rabitq_entry_level;
-extern int	vechnsw_rabitq_entry_points;
+extern int	vechnsw_entry_level;
+extern int	vechnsw_entry_points;
 extern int	vechnsw_scan_order;
 extern int	vechnsw_max_scan_tuples;
 extern void _PG_init(void);
