@@ -16,6 +16,7 @@
 #include "commands/vacuum.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
@@ -1328,6 +1329,59 @@ vec_buf_hints(Relation index)
 }
 
 /*
+ * Start loading what pinning block blkno through its hint will touch: the
+ * buffer's descriptor (pinning updates its state word) and the page's
+ * header.  Both are only prefetched, never read, so a hint that is out of
+ * date costs nothing but the prefetch.
+ */
+/*
+ * Prefetch addresses for both walks, through the recent-buffer hints: the
+ * page of a block's last known buffer, without a pin.  A stale hint only
+ * prefetches the wrong memory; nothing is read from it but a line pointer
+ * kept inside the page, and only as an address.
+ */
+static inline char *
+vec_dg_hinted_page(VecDiskGraph *dg, BlockNumber blk)
+{
+	VecBufHints *h = dg->hints;
+
+	if (blk < h->size && h->bufs[blk] != InvalidBuffer)
+		return (char *) BufferGetPage(h->bufs[blk]);
+	return NULL;
+}
+
+/*
+ * A prefetch the compiler keeps.  GCC 12 at -O2 dropped most of the
+ * __builtin_prefetch calls of these walks (only one of the six in the walk
+ * on codes reached the object code, none of a loop that did nothing but
+ * prefetch); an asm statement is never dropped.  Elsewhere the builtin.
+ */
+static inline void
+vec_prefetch_volatile(const void *p)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	__asm__ volatile("prefetcht0 %0"::"m"(*(const char *) p));
+#else
+	__builtin_prefetch(p);
+#endif
+}
+
+static inline void
+vec_dg_prefetch_pin(VecDiskGraph *dg, BlockNumber blkno)
+{
+	VecBufHints *h = dg->hints;
+	Buffer		b;
+
+	if (blkno >= h->size)
+		return;
+	b = h->bufs[blkno];
+	if (b <= 0 || b > NBuffers)
+		return;					/* none, or a local buffer */
+	vec_prefetch_volatile(GetBufferDescriptor(b - 1));
+	vec_prefetch_volatile(BufferGetPage(b));
+}
+
+/*
  * Pin block blkno of the index (already checked to exist), through the
  * recent-buffer hint when it is right.
  */
@@ -1562,90 +1616,91 @@ vec_dg_vector(VecGraph *g, uint64 id, uint16 version, float *dst)
 #define VEC_ELEMENT_HEADER_PREFETCH	((unsigned) offsetof(VecElementTupleData, data))
 
 /*
- * Visit count neighbours: pin their pages first (one buffer lookup per
- * distinct page) and prefetch each page's header and line pointers, then
- * the start of each element tuple, and only then lock each page in turn
- * and compute the distance.  The buffer-table lookups stay serial, but the
- * cache misses on the pages' contents overlap instead of each stalling a
- * distance.  The line pointer is read without the buffer lock, only as a
- * prefetch address (kept inside the page); the locked pass re-reads
- * everything.  While it computes a distance, the rest of the element
- * tuple two neighbours ahead is prefetched (its vector is mostly past the
- * first prefetched bytes).
+ * Visit count neighbours.  Three passes: the first starts loading, for each
+ * neighbour, what pinning its page will touch (the buffer descriptor and
+ * the page header, through the recent-buffer hints); the second reads each
+ * hinted page's line pointer, without a pin, only as a prefetch address
+ * (kept inside the page), and starts loading the start of the element
+ * tuple; the third pins, locks and reads each element in turn and computes
+ * its distance, while it prefetches the rest of the element tuple two
+ * neighbours ahead.  The cache misses on descriptors and pages overlap
+ * instead of each stalling a pin or a distance.  A page is pinned while
+ * its neighbours are read and released before the next page is pinned, so
+ * the walk holds at most two pins (this one and dg->buf): holding a whole
+ * batch's pins overflowed the backend's private pin array into its hash
+ * table.  A hint that is out of date only makes a prefetch useless; the
+ * locked pass re-reads everything.
  */
 static void
 vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			 VecCand *out, bool *ok)
 {
 	VecDiskGraph *dg = (VecDiskGraph *) g;
-	Buffer	   *bufs = dg->batchbufs;
 	unsigned	offs[2 * VECHNSW_MAX_M];
+	char	   *pages[2 * VECHNSW_MAX_M];
 	unsigned	tupend = VEC_ELEMENT_HEADER_PREFETCH + VEC_VECTOR_BYTES(g->dim, g->storage);
+	Buffer		pinned = InvalidBuffer;
+	BlockNumber pinnedblk = InvalidBlockNumber;
 
 	Assert(count <= 2 * VECHNSW_MAX_M);
 	for (int i = 0; i < count; i++)
-	{
-		BlockNumber blk = (BlockNumber) (nbrs[i].id >> 16);
-		int			j;
-
-		bufs[i] = InvalidBuffer;
-		for (j = 0; j < i; j++)
-			if ((BlockNumber) (nbrs[j].id >> 16) == blk)
-				break;
-		if (j < i)
-			bufs[i] = bufs[j];
-		else if (blk == dg->blkno && BufferIsValid(dg->buf))
-			bufs[i] = dg->buf;
-		else
-		{
-			/* an ERROR releases the pins and locks held (resource owner) */
-			vec_dg_check_blkno(dg, blk, (OffsetNumber) (nbrs[i].id & 0xFFFF));
-			bufs[i] = vec_dg_read(dg, blk);
-			__builtin_prefetch(BufferGetPage(bufs[i]));
-		}
-	}
+		vec_dg_prefetch_pin(dg, (BlockNumber) (nbrs[i].id >> 16));
 	for (int i = 0; i < count; i++)
 	{
-		char	   *page = (char *) BufferGetPage(bufs[i]);
+		char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (nbrs[i].id >> 16));
 		OffsetNumber offno = (OffsetNumber) (nbrs[i].id & 0xFFFF);
-		ItemId		iid;
 		unsigned	off;
 
+		pages[i] = page;
 		offs[i] = 0;			/* 0: nothing to prefetch */
-		if (offno < FirstOffsetNumber ||
+		if (page == NULL || offno < FirstOffsetNumber ||
 			offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
 			continue;
-		iid = PageGetItemId((Page) page, offno);
-		off = ItemIdGetOffset(iid);
+		off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
 		if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
 		{
-			__builtin_prefetch(page + off);
-			__builtin_prefetch(page + off + 64);
-			__builtin_prefetch(page + off + 128);
-			__builtin_prefetch(page + off + 192);
+			for (unsigned b = 0; b < 256; b += 64)
+				vec_prefetch_volatile(page + off + b);
 			offs[i] = off;
 		}
 	}
 	for (int i = 0; i < count; i++)
 	{
+		BlockNumber blk = (BlockNumber) (nbrs[i].id >> 16);
+		Buffer		buf;
 		Page		page;
 		VecElementTuple et;
-
 		Size		len;
 
 		/* the rest of the element tuple two neighbours ahead (inside its page) */
 		if (i + 2 < count && offs[i + 2] != 0)
 		{
-			char	   *p = (char *) BufferGetPage(bufs[i + 2]);
 			unsigned	end = Min(offs[i + 2] + tupend, BLCKSZ);
 
 			for (unsigned o = offs[i + 2] + 256; o < end; o += 64)
-				__builtin_prefetch(p + o);
+				vec_prefetch_volatile(pages[i + 2] + o);
 		}
-		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+
+		if (blk == dg->blkno && BufferIsValid(dg->buf))
+			buf = dg->buf;
+		else if (blk == pinnedblk)
+			buf = pinned;
+		else
+		{
+			/* an ERROR releases the pins and locks held (resource owner) */
+			vec_dg_check_blkno(dg, blk, (OffsetNumber) (nbrs[i].id & 0xFFFF));
+			if (BufferIsValid(pinned))
+				ReleaseBuffer(pinned);
+			pinned = InvalidBuffer;
+			pinnedblk = InvalidBlockNumber;
+			pinned = vec_dg_read(dg, blk);
+			pinnedblk = blk;
+			buf = pinned;
+		}
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		vec_counters.page_reads++;
-		page = BufferGetPage(bufs[i]);
-		vec_check_page_header(dg->index, page, BufferGetBlockNumber(bufs[i]));
+		page = BufferGetPage(buf);
+		vec_check_page_header(dg->index, page, blk);
 		et = vec_element_at(dg->index, page, nbrs[i].id, nbrs[i].version, g->dim, g->storage,
 							&len);
 		ok[i] = false;
@@ -1656,21 +1711,10 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			vec_cand_from_element(&out[i], et, nbrs[i].id);
 			ok[i] = true;
 		}
-		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	}
-	/* drop the pins taken here (each page once) */
-	for (int i = 0; i < count; i++)
-	{
-		int			j;
-
-		if (bufs[i] == dg->buf)
-			continue;
-		for (j = 0; j < i; j++)
-			if (bufs[j] == bufs[i])
-				break;
-		if (j == i)
-			ReleaseBuffer(bufs[i]);
-	}
+	if (BufferIsValid(pinned))
+		ReleaseBuffer(pinned);
 }
 
 /*
@@ -1900,7 +1944,6 @@ vec_disk_graph_init(VecDiskGraph *dg, Relation index, VecIndexInfo *info, int di
 	dg->blkno = InvalidBlockNumber;
 	dg->code_bytes = info->code_bytes;
 	dg->nblocks = 0;			/* asked for at the first block read */
-	dg->batchbufs = palloc(sizeof(Buffer) * 2 * info->m);
 	dg->codebuf = NULL;
 	dg->codebufsize = 0;
 	dg->cxt = CurrentMemoryContext;
@@ -1985,29 +2028,13 @@ typedef struct VecCodeCand
 } VecCodeCand;
 
 /*
- * Prefetches for the RaBitQ walk, through the recent-buffer hints: the
- * address of a block's last known buffer, without a pin.  A stale hint
- * only prefetches the wrong memory; nothing is read from it but a line
- * pointer kept inside the page, and only as an address.
+ * A queued candidate's buffer descriptor and page header (first line
+ * pointers): what pinning and checking its page touch first.
  */
-static inline char *
-vec_dg_hinted_page(VecDiskGraph *dg, BlockNumber blk)
-{
-	VecBufHints *h = dg->hints;
-
-	if (blk < h->size && h->bufs[blk] != InvalidBuffer)
-		return (char *) BufferGetPage(h->bufs[blk]);
-	return NULL;
-}
-
-/* the page header and first line pointers of a candidate's page */
 static inline void
 vec_dg_prefetch_header(VecDiskGraph *dg, uint64 id)
 {
-	char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (id >> 16));
-
-	if (page)
-		__builtin_prefetch(page);
+	vec_dg_prefetch_pin(dg, (BlockNumber) (id >> 16));
 }
 
 /* the start of a candidate's element tuple (header, first bytes of its vector) */
@@ -2024,11 +2051,49 @@ vec_dg_prefetch_element(VecDiskGraph *dg, uint64 id)
 	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
 	if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
 	{
-		__builtin_prefetch(page + off);
-		__builtin_prefetch(page + off + 64);
-		__builtin_prefetch(page + off + 128);
-		__builtin_prefetch(page + off + 192);
+		vec_prefetch_volatile(page + off);
+		vec_prefetch_volatile(page + off + 64);
+		vec_prefetch_volatile(page + off + 128);
+		vec_prefetch_volatile(page + off + 192);
 	}
+}
+
+/*
+ * The level-0 entries of a candidate's neighbour tuple, when it lies on the
+ * candidate's own page: found through the element tuple's neighbortid,
+ * read without a pin from the hinted page (call it once the element
+ * tuple's start has been prefetched and has had time to arrive).  Every
+ * offset read is kept inside the page and used only as a prefetch address.
+ */
+static inline void
+vec_dg_prefetch_neighbor_tuple(VecDiskGraph *dg, uint64 id)
+{
+	BlockNumber blk = (BlockNumber) (id >> 16);
+	char	   *page = vec_dg_hinted_page(dg, blk);
+	OffsetNumber offno = (OffsetNumber) (id & 0xFFFF);
+	const OffsetNumber maxoff = (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData);
+	ItemPointerData ntid;
+	unsigned	off,
+				len;
+
+	if (page == NULL || offno < FirstOffsetNumber || offno > maxoff)
+		return;
+	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
+	if (off < SizeOfPageHeaderData || off > BLCKSZ - sizeof(VecElementTupleData))
+		return;
+	memcpy(&ntid, page + off + offsetof(VecElementTupleData, neighbortid), sizeof(ntid));
+	if (ItemPointerGetBlockNumberNoCheck(&ntid) != blk)
+		return;
+	offno = ItemPointerGetOffsetNumberNoCheck(&ntid);
+	if (offno < FirstOffsetNumber || offno > maxoff)
+		return;
+	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
+	if (off < SizeOfPageHeaderData || off >= BLCKSZ)
+		return;
+	len = Min(offsetof(VecNeighborTupleData, entries) +
+			  2 * dg->g.m * sizeof(VecNeighborEntry), BLCKSZ - off);
+	for (unsigned b = 0; b < len; b += 64)
+		vec_prefetch_volatile(page + off + b);
 }
 
 /*
@@ -2089,6 +2154,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		uint64		fresh[VECHNSW_MAX_M * 2];
 		int			freshslot[VECHNSW_MAX_M * 2];
 		int			nfresh;
+		uint64		nextid;
 		bool		samepage;
 
 		if (res.n >= ef && c.dist > res.items[0].dist)
@@ -2106,11 +2172,17 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		vec_cand_from_element(&e, et, cc.id);
 
 		/*
-		 * The candidate most likely to be expanded next: start loading its
-		 * element tuple while this one is worked on.
+		 * The candidate most likely to be expanded next (the queue's best
+		 * now; a neighbour found below may still overtake it): start
+		 * loading it while this one is worked on, in three steps that each
+		 * read what the previous one loaded, so that no step waits for
+		 * memory: its buffer descriptor and page header here, its element
+		 * tuple once this element's neighbours are collected, its neighbour
+		 * entries after this element's exact distance.
 		 */
-		if (cands.n > 0)
-			vec_dg_prefetch_element(dg, cpool[cands.items[0].idx].id);
+		nextid = cands.n > 0 ? cpool[cands.items[0].idx].id : 0;
+		if (nextid != 0)
+			vec_dg_prefetch_header(dg, nextid);
 
 		/*
 		 * Its neighbour tuple, usually on the same page: collect the
@@ -2153,12 +2225,16 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 				freshslot[nfresh++] = i;
 				slot = VecNeighborCode(nt, i);
 				for (int b = 0; b < dg->code_bytes; b += 64)
-					__builtin_prefetch(slot + b);
+					vec_prefetch_volatile(slot + b);
 			}
 		}
+		if (nextid != 0)
+			vec_dg_prefetch_element(dg, nextid);
 		if (samepage)
 			e.dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 		vec_counters.exact_distances++;
+		if (nextid != 0)
+			vec_dg_prefetch_neighbor_tuple(dg, nextid);
 		vec_counters.expansions++;
 
 		/* the result list keeps the ef best exact distances of live elements */
@@ -2198,7 +2274,9 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			}
 			cpool[ncpool].id = id;
 			cpool[ncpool].version = ne->version;
-			vec_dg_prefetch_header(dg, id);
+			/* its recent-buffer hint, read if it comes next */
+			if ((BlockNumber) (id >> 16) < dg->hints->size)
+				vec_prefetch_volatile(&dg->hints->bufs[id >> 16]);
 			vec_heap_push(&cands, est - bound * slack, ncpool);
 			ncpool++;
 		}

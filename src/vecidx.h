@@ -657,7 +657,6 @@ typedef struct VecDiskGraph
 	BlockNumber blkno;
 	BlockNumber nblocks;		/* the index's size when last asked */
 	int			code_bytes;		/* code slot size, 0 = none */
-	Buffer	   *batchbufs;		/* visit's pins, 2 * m */
 	char	   *codebuf;		/* update_list: 2 lists of 2m code slots */
 	Size		codebufsize;
 	MemoryContext cxt;			/* where codebuf is allocated */
