@@ -1329,16 +1329,11 @@ vec_buf_hints(Relation index)
 }
 
 /*
- * Start loading what pinning block blkno through its hint will touch: the
- * buffer's descriptor (pinning updates its state word) and the page's
- * header.  Both are only prefetched, never read, so a hint that is out of
- * date costs nothing but the prefetch.
- */
-/*
  * Prefetch addresses for both walks, through the recent-buffer hints: the
  * page of a block's last known buffer, without a pin.  A stale hint only
- * prefetches the wrong memory; nothing is read from it but a line pointer
- * kept inside the page, and only as an address.
+ * prefetches the wrong memory; nothing is read from it but line pointers
+ * and an element's neighbour TID, kept inside the page and used only as
+ * prefetch addresses.
  */
 static inline char *
 vec_dg_hinted_page(VecDiskGraph *dg, BlockNumber blk)
@@ -1366,6 +1361,12 @@ vec_prefetch_volatile(const void *p)
 #endif
 }
 
+/*
+ * Start loading what pinning block blkno through its hint will touch: the
+ * buffer's descriptor (pinning updates its state word) and the page's
+ * header.  Both are only prefetched, never read, so a hint that is out of
+ * date costs nothing but the prefetch.
+ */
 static inline void
 vec_dg_prefetch_pin(VecDiskGraph *dg, BlockNumber blkno)
 {
