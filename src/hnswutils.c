@@ -1313,6 +1313,7 @@ static VecBufHints *
 vec_buf_hints(Relation index)
 {
 	VecBufHints *h;
+	BlockNumber size;
 
 	for (int i = 0; i < VEC_NHINTS; i++)
 		if (vec_hints[i].bufs != NULL && RelFileNodeEquals(vec_hints[i].node, index->rd_node))
@@ -1321,10 +1322,14 @@ vec_buf_hints(Relation index)
 	vec_hints_next = (vec_hints_next + 1) % VEC_NHINTS;
 	if (h->bufs != NULL)
 		pfree(h->bufs);
+	/* unused until complete: an ERROR below must not leave it half set up */
+	h->bufs = NULL;
+	h->size = 0;
 	h->node = index->rd_node;
-	h->size = Max(RelationGetNumberOfBlocks(index), 64);
-	h->bufs = MemoryContextAllocExtended(TopMemoryContext, sizeof(Buffer) * h->size,
+	size = Max(RelationGetNumberOfBlocks(index), 64);
+	h->bufs = MemoryContextAllocExtended(TopMemoryContext, sizeof(Buffer) * size,
 										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	h->size = size;
 	return h;
 }
 
@@ -1684,7 +1689,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 
 		if (blk == dg->blkno && BufferIsValid(dg->buf))
 			buf = dg->buf;
-		else if (blk == pinnedblk)
+		else if (BufferIsValid(pinned) && blk == pinnedblk)
 			buf = pinned;
 		else
 		{
@@ -2079,10 +2084,12 @@ vec_dg_prefetch_neighbor_tuple(VecDiskGraph *dg, uint64 id)
 
 	if (page == NULL || offno < FirstOffsetNumber || offno > maxoff)
 		return;
-	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
+	/* read once (volatile): the bounds check must hold for the value used */
+	off = ItemIdGetOffset((volatile ItemIdData *) PageGetItemId((Page) page, offno));
 	if (off < SizeOfPageHeaderData || off > BLCKSZ - sizeof(VecElementTupleData))
 		return;
 	memcpy(&ntid, page + off + offsetof(VecElementTupleData, neighbortid), sizeof(ntid));
+	pg_compiler_barrier();		/* checked below: use this copy, not the page */
 	if (ItemPointerGetBlockNumberNoCheck(&ntid) != blk)
 		return;
 	offno = ItemPointerGetOffsetNumberNoCheck(&ntid);

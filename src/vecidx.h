@@ -354,8 +354,8 @@ typedef struct VecGraphOps
 	/*
 	 * Fill out[i] (distance to q and identity) for each of the count
 	 * neighbours; ok[i] is false for a stale one.  Visiting them as a batch
-	 * lets the graph overlap the memory latency of fetching them (buffer
-	 * pins and prefetches first, distances after).
+	 * lets the graph overlap the memory latency of fetching them
+	 * (prefetches for all of them first, then one distance at a time).
 	 */
 	void		(*visit) (struct VecGraph *g, const VecNbr *n, int count, const float *q,
 						  VecCand *out, bool *ok);

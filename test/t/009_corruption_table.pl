@@ -94,8 +94,8 @@ sub run_case
 	my $size = $node->safe_psql('postgres', "SELECT pg_relation_size('items_idx')");
 	my $heapsize = $node->safe_psql('postgres', "SELECT pg_relation_size('items')");
 	my ($failed, $bad, $short) = (0, 0, 0);
-	# (element cases: also a scan for the corrupted element's own vector,
-	# which reaches it first)
+	# (element and neighbour cases: also a scan for the damaged element's own
+	# vector, which reaches it first)
 	my @sqls = @statements;
 	splice(@sqls, -2, 0, $self_query) if defined $self_query;	# before the writes
 	for my $sql (@sqls)
@@ -108,6 +108,14 @@ sub run_case
 			{
 				$bad++;
 				diag("$what: $sql: $err");
+			}
+			# an invalid block number must be refused before any buffer is
+			# read for it: a "corrupted page" at that block means a page was
+			# read through an invalid buffer
+			elsif ($err =~ /corrupted page at block 4294967295/)
+			{
+				$bad++;
+				diag("$what: $sql: read a page for block 0xFFFFFFFF: $err");
 			}
 		}
 		elsif ($out eq 'f')
@@ -192,7 +200,7 @@ for my $c (@cases)
 	{
 		run_case($what, $block, 24, $bytes);
 	}
-	elsif ($where eq 'e')
+	else
 	{
 		# the element's vector, read through its first heap TID before the damage
 		my $ctid = $node->safe_psql(
@@ -202,13 +210,14 @@ SELECT format('(%s,%s)', (get_byte(p, $elem + 9) * 256 + get_byte(p, $elem + 8))
               get_byte(p, $elem + 12) + 256 * get_byte(p, $elem + 13))
 FROM (SELECT get_raw_page('items_idx', $block) AS p) s;
 });
-		my $self = "SET enable_seqscan = off; SELECT count(*) = 50 AS all_rows FROM (SELECT id FROM items "
+		# element cases: a scan for the element's own vector reaches it
+		# first; neighbour cases: an exact-mode scan for it expands it first,
+		# so its damaged list is the first batch the walk visits
+		my $self = "SET enable_seqscan = off; "
+		  . ($where eq 'n' ? "SET vechnsw.search_mode = exact; " : "")
+		  . "SELECT count(*) = 50 AS all_rows FROM (SELECT id FROM items "
 		  . "ORDER BY v <-> (SELECT v FROM items WHERE ctid = '$ctid') LIMIT 50) s";
-		run_case($what, $block, $elem + $off, $bytes, $self);
-	}
-	else
-	{
-		run_case($what, $block, $nbr + $off, $bytes);
+		run_case($what, $block, ($where eq 'e' ? $elem : $nbr) + $off, $bytes, $self);
 	}
 }
 
