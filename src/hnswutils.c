@@ -1388,6 +1388,32 @@ vec_dg_prefetch_pin(VecDiskGraph *dg, BlockNumber blkno)
 }
 
 /*
+ * The start of element id's tuple (header, first bytes of its vector), from
+ * its hinted page: returns the tuple's offset in that page (and the page
+ * in *pagep, if given) so that callers can prefetch more of it, or 0 when
+ * there is no hint or the line pointer does not point inside the page.
+ */
+static inline unsigned
+vec_dg_prefetch_element(VecDiskGraph *dg, uint64 id, char **pagep)
+{
+	char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (id >> 16));
+	OffsetNumber offno = (OffsetNumber) (id & 0xFFFF);
+	unsigned	off;
+
+	if (pagep)
+		*pagep = page;
+	if (page == NULL || offno < FirstOffsetNumber ||
+		offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
+		return 0;
+	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
+	if (off < SizeOfPageHeaderData || off >= BLCKSZ - 256)
+		return 0;
+	for (unsigned b = 0; b < 256; b += 64)
+		vec_prefetch_volatile(page + off + b);
+	return off;
+}
+
+/*
  * Pin block blkno of the index (already checked to exist), through the
  * recent-buffer hint when it is right.
  */
@@ -1652,24 +1678,7 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 	for (int i = 0; i < count; i++)
 		vec_dg_prefetch_pin(dg, (BlockNumber) (nbrs[i].id >> 16));
 	for (int i = 0; i < count; i++)
-	{
-		char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (nbrs[i].id >> 16));
-		OffsetNumber offno = (OffsetNumber) (nbrs[i].id & 0xFFFF);
-		unsigned	off;
-
-		pages[i] = page;
-		offs[i] = 0;			/* 0: nothing to prefetch */
-		if (page == NULL || offno < FirstOffsetNumber ||
-			offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
-			continue;
-		off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
-		if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
-		{
-			for (unsigned b = 0; b < 256; b += 64)
-				vec_prefetch_volatile(page + off + b);
-			offs[i] = off;
-		}
-	}
+		offs[i] = vec_dg_prefetch_element(dg, nbrs[i].id, &pages[i]);	/* 0: none */
 	for (int i = 0; i < count; i++)
 	{
 		BlockNumber blk = (BlockNumber) (nbrs[i].id >> 16);
@@ -1697,8 +1706,6 @@ vec_dg_visit(VecGraph *g, const VecNbr *nbrs, int count, const float *q,
 			vec_dg_check_blkno(dg, blk, (OffsetNumber) (nbrs[i].id & 0xFFFF));
 			if (BufferIsValid(pinned))
 				ReleaseBuffer(pinned);
-			pinned = InvalidBuffer;
-			pinnedblk = InvalidBlockNumber;
 			pinned = vec_dg_read(dg, blk);
 			pinnedblk = blk;
 			buf = pinned;
@@ -2034,37 +2041,6 @@ typedef struct VecCodeCand
 } VecCodeCand;
 
 /*
- * A queued candidate's buffer descriptor and page header (first line
- * pointers): what pinning and checking its page touch first.
- */
-static inline void
-vec_dg_prefetch_header(VecDiskGraph *dg, uint64 id)
-{
-	vec_dg_prefetch_pin(dg, (BlockNumber) (id >> 16));
-}
-
-/* the start of a candidate's element tuple (header, first bytes of its vector) */
-static inline void
-vec_dg_prefetch_element(VecDiskGraph *dg, uint64 id)
-{
-	char	   *page = vec_dg_hinted_page(dg, (BlockNumber) (id >> 16));
-	OffsetNumber offno = (OffsetNumber) (id & 0xFFFF);
-	unsigned	off;
-
-	if (page == NULL || offno < FirstOffsetNumber ||
-		offno > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
-		return;
-	off = ItemIdGetOffset(PageGetItemId((Page) page, offno));
-	if (off >= SizeOfPageHeaderData && off < BLCKSZ - 256)
-	{
-		vec_prefetch_volatile(page + off);
-		vec_prefetch_volatile(page + off + 64);
-		vec_prefetch_volatile(page + off + 128);
-		vec_prefetch_volatile(page + off + 192);
-	}
-}
-
-/*
  * The level-0 entries of a candidate's neighbour tuple, when it lies on the
  * candidate's own page: found through the element tuple's neighbortid,
  * read without a pin from the hinted page (call it once the element
@@ -2190,7 +2166,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 		 */
 		nextid = cands.n > 0 ? cpool[cands.items[0].idx].id : 0;
 		if (nextid != 0)
-			vec_dg_prefetch_header(dg, nextid);
+			vec_dg_prefetch_pin(dg, (BlockNumber) (nextid >> 16));
 
 		/*
 		 * Its neighbour tuple, usually on the same page: collect the
@@ -2237,7 +2213,7 @@ vec_search_layer0_codes(VecDiskGraph *dg, const float *q, const VecRqQuery *qq,
 			}
 		}
 		if (nextid != 0)
-			vec_dg_prefetch_element(dg, nextid);
+			(void) vec_dg_prefetch_element(dg, nextid, NULL);
 		if (samepage)
 			e.dist = vec_elem_distance(g->metric, g->storage, q, et->data, g->dim);
 		vec_counters.exact_distances++;
