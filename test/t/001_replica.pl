@@ -44,6 +44,9 @@ $primary->append_conf(
 	'postgresql.conf', qq{
 wal_consistency_checking = 'generic'
 shared_buffers = 16MB
+# keep WAL for a standby that drops its connection during a burst (the
+# parallel build with full-page images): CI once lost it to a recycled segment
+wal_keep_size = '2GB'
 });
 $primary->start;
 $primary->backup('base');
