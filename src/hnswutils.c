@@ -1444,14 +1444,17 @@ vec_dg_read(VecDiskGraph *dg, BlockNumber blkno)
 
 /*
  * Pin (reusing the last pin when possible) and share-lock a block.
- * Only one buffer lock is ever held by these routines.
+ * Only one buffer lock is ever held by these routines.  With no pin held,
+ * dg->blkno is InvalidBlockNumber: a block number read from a damaged page
+ * can be that too, so "no pin" is tested on the buffer, never inferred
+ * from a matching block number.
  */
 static Page
 vec_dg_lock(VecDiskGraph *dg, BlockNumber blkno)
 {
 	Page		page;
 
-	if (dg->blkno != blkno)
+	if (!BufferIsValid(dg->buf) || dg->blkno != blkno)
 	{
 		if (BufferIsValid(dg->buf))
 			ReleaseBuffer(dg->buf);
