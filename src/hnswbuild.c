@@ -647,6 +647,198 @@ vec_mem_insert(VecBuildState *bs, float *vec, ItemPointer heaptid)
 	return true;
 }
 
+/* ---------------------------------------------------------------- reachability */
+
+/*
+ * Elements the build left unreachable from the entry point.  The heuristic
+ * can leave an element with no in-edge: every list it was offered to kept
+ * nearer, better spread neighbours, and later inserts can prune the last
+ * edge that led to it (most often with a small m or clustered data; about
+ * one element in 4,000 with m = 4 on random 8-d data).  No scan could
+ * return its rows.  A breadth-first walk from the entry point over every
+ * level's lists finds such elements; each gets what VACUUM's step 5 gives
+ * it (docs/DELETE_LIFECYCLE.md): a level-0 search from the entry point,
+ * back-links from the neighbours the heuristic picks among what it found,
+ * an edge forced into the nearest such list if none took it (in place of
+ * an edge to an element that another list also leads to), and its own list
+ * from what it found.  A forced edge can cut another element's only path,
+ * so the walk repeats until it finds none, at most VEC_BUILD_REACH_PASSES
+ * times.  It runs in the leader once a parallel build's workers are done,
+ * before the pages are written: O(elements * m) for the walk plus one
+ * insert's search per element found.
+ */
+#define VEC_BUILD_REACH_PASSES	4
+
+/* a forced edge may replace an edge to an element others also lead to */
+static bool
+vec_build_can_evict(void *arg, uint64 id)
+{
+	int32	   *indeg = (int32 *) arg;
+
+	if (indeg[id] < 2)
+		return false;
+	indeg[id]--;
+	return true;
+}
+
+static int
+vec_build_reach_pass(VecBuildState *bs, bool *seen, int32 *queue, int32 *indeg,
+					 MemoryContext cxt)
+{
+	VecGraph   *g = &bs->g;
+	int			m = g->m;
+	int			cap0 = VEC_LEVEL_CAP(0, m);
+	int			ef = Max(bs->info->ef_construction, cap0);
+	int			head = 0,
+				tail = 0,
+				found = 0;
+	VecNbr		nbrs[2 * VECHNSW_MAX_M];
+
+	memset(seen, 0, sizeof(bool) * bs->nelems);
+	memset(indeg, 0, sizeof(int32) * bs->nelems);
+	seen[bs->entry] = true;
+	queue[tail++] = bs->entry;
+	while (head < tail)
+	{
+		VecCand		c;
+
+		if ((head & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		vec_mem_cand(bs, queue[head++], 0, &c);
+		for (int lc = 0; lc <= c.level; lc++)
+		{
+			int			n = vec_mem_neighbors(g, &c, lc, nbrs);
+
+			for (int i = 0; i < n; i++)
+			{
+				uint64		t = nbrs[i].id;
+
+				indeg[t]++;
+				if (!seen[t])
+				{
+					seen[t] = true;
+					queue[tail++] = (int32) t;
+				}
+			}
+		}
+	}
+
+	for (int id = 0; id < bs->nelems; id++)
+	{
+		MemoryContext oldcxt;
+		VecCand		self,
+					ep;
+		VecCand    *res,
+				   *sel;
+		VecIdSet	visited;
+		const float *v;
+		float	   *buf,
+				   *scratch;
+		int			n,
+					k = 0,
+					nsel;
+		VecListEdit edit;
+
+		/* (ntids 0: a slot a parallel build handed out and never used) */
+		if (seen[id] || bs->elems[id].ntids == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		found++;
+		oldcxt = MemoryContextSwitchTo(cxt);
+		buf = palloc(sizeof(float) * bs->dim);
+		scratch = palloc(sizeof(float) * bs->dim * (2 * m + 1));
+		res = palloc(sizeof(VecCand) * ef);
+		sel = palloc(sizeof(VecCand) * cap0);
+		v = vec_mem_floats(bs, &bs->elems[id], buf);
+
+		vec_mem_cand(bs, bs->entry, vec_mem_distance(bs, v, &bs->elems[bs->entry]), &ep);
+		vec_greedy_descend(g, v, &ep, bs->entry_level, 0);
+		vec_idset_init(&visited, ef * m);
+		n = vec_search_layer(g, v, &ep, 1, ef, 0, res, &visited);
+		for (int i = 0; i < n; i++)
+			if (res[i].id != (uint64) id)
+				res[k++] = res[i];
+		vec_mem_cand(bs, id, 0, &self);
+
+		/* back-links from the lists the heuristic would link it from */
+		nsel = vec_select_neighbors(g, res, k, cap0, sel, scratch);
+		for (int pass = 0; pass < 2; pass++)
+		{
+			bool		linked = false;
+
+			for (int i = 0; i < nsel && !(pass == 1 && linked); i++)
+			{
+				VecCand		me = self;
+
+				me.dist = sel[i].dist;
+				memset(&edit, 0, offsetof(VecListEdit, added));
+				edit.add = &me;
+				edit.nadd = 1;
+				edit.scratch = scratch;
+				edit.force = (pass == 1);
+				edit.can_evict = vec_build_can_evict;
+				edit.evict_arg = indeg;
+				(void) vec_mem_update_list(g, &sel[i], 0, &edit);
+				for (int j = 0; j < edit.nadded; j++)
+					linked |= (edit.added[j] == (uint64) id);
+			}
+			if (linked)
+				break;
+		}
+
+		/* and its own list gets the nearest of what was found */
+		if (k > 0)
+		{
+			memset(&edit, 0, offsetof(VecListEdit, added));
+			edit.add = res;
+			edit.nadd = Min(k, cap0);
+			edit.scratch = scratch;
+			(void) vec_mem_update_list(g, &self, 0, &edit);
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(cxt);
+	}
+	return found;
+}
+
+static void
+vec_build_link_unreachable(VecBuildState *bs)
+{
+	MemoryContext cxt;
+	bool	   *seen;
+	int32	   *queue,
+			   *indeg;
+	int			first = 0,
+				pass;
+
+	if (bs->entry < 0 || bs->nelems < 2)
+		return;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vechnsw build reachability",
+								ALLOCSET_DEFAULT_SIZES);
+	seen = palloc_extended(sizeof(bool) * bs->nelems, MCXT_ALLOC_HUGE);
+	queue = palloc_extended(sizeof(int32) * bs->nelems, MCXT_ALLOC_HUGE);
+	indeg = palloc_extended(sizeof(int32) * bs->nelems, MCXT_ALLOC_HUGE);
+	for (pass = 0; pass < VEC_BUILD_REACH_PASSES; pass++)
+	{
+		int			found = vec_build_reach_pass(bs, seen, queue, indeg, cxt);
+
+		elog(DEBUG2, "vechnsw build reachability walk %d: %d unreachable", pass + 1, found);
+		if (pass == 0)
+			first = found;
+		if (found == 0)
+			break;
+	}
+	if (first > 0)
+		ereport(DEBUG1,
+				(errmsg_internal("vechnsw build of index \"%s\": %d elements were unreachable from the entry point and were linked (%d walks)",
+								 RelationGetRelationName(bs->index), first,
+								 Min(pass + 1, VEC_BUILD_REACH_PASSES))));
+	pfree(seen);
+	pfree(queue);
+	pfree(indeg);
+	MemoryContextDelete(cxt);
+}
+
 /* ---------------------------------------------------------------- write */
 
 /* append the page image as block 'blkno' of the index (not WAL-logged) */
@@ -1322,6 +1514,7 @@ vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			bs.entry_level = sh->entry_level;
 			bs.dim = bs.g.dim = sh->dim;
 			bs.code_bytes = vec_code_bytes(bs.info->bits, bs.dim, bs.info->m);
+			vec_build_link_unreachable(&bs);
 			vec_build_flush(&bs);
 			vec_build_end_parallel(&bs);
 			goto done;
@@ -1346,7 +1539,10 @@ vechnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   vec_build_callback, &bs, NULL);
 	if (!bs.ondisk)
+	{
+		vec_build_link_unreachable(&bs);
 		vec_build_flush(&bs);
+	}
 
 done:
 	MemoryContextDelete(bs.graphcxt);
