@@ -52,7 +52,6 @@ typedef struct VecChkElem
 	uint8		state;
 	uint8		level;
 	uint8		ntids;
-	bool		seen_ntuple;
 	int64		firstedge;		/* into VecChk.edges, -1 = none */
 	int32		nedges;
 } VecChkElem;
@@ -275,7 +274,6 @@ vec_chk_pass1(VecChk *c)
 				e->state = et->state;
 				e->level = et->level;
 				e->ntids = et->ntids;
-				e->seen_ntuple = false;
 				e->firstedge = -1;
 				e->nedges = 0;
 				if (et->state == VEC_ELEM_LIVE)
@@ -315,6 +313,48 @@ vec_chk_pass1(VecChk *c)
 				vec_chk_corrupt(c, blkno, off, "unknown tuple type");
 		}
 	}
+}
+
+static int
+vec_chk_u64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Every neighbour tuple belongs to one element: two elements naming the same
+ * one would share lists, and VACUUM, freeing one of them, would turn the
+ * other's lists into a tombstone.  Version and level do not tell them apart
+ * (after a build every version is 0), so the pointers are compared: sorted,
+ * O(n log n), 8 bytes per element.  Only with writers locked out (strict):
+ * otherwise pass 1 may have read a freed slot and its reuse at different
+ * times.
+ */
+static void
+vec_chk_shared_ntuples(VecChk *c)
+{
+	uint64	   *keys;
+	int64		n = 0;
+
+	if (!c->strict || c->nelems < 2)
+		return;
+	keys = palloc_extended(sizeof(uint64) * c->nelems, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < c->nelems; i++)
+		if (c->elems[i].state != VEC_ELEM_FREE)
+			keys[n++] = vec_chk_tidkey(&c->elems[i].ntid);
+	qsort(keys, n, sizeof(uint64), vec_chk_u64_cmp);
+	for (int64 i = 1; i < n; i++)
+	{
+		if ((i & 65535) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (keys[i] == keys[i - 1])
+			vec_chk_corrupt(c, (BlockNumber) (keys[i] >> 16), (OffsetNumber) (keys[i] & 0xFFFF),
+							"two elements name this neighbour tuple");
+	}
+	pfree(keys);
 }
 
 /* pass 2: every element's neighbour tuple and edges */
@@ -587,6 +627,7 @@ vec_chk_run(VecChk *c, Oid indexoid, bool heapallindexed, LOCKMODE indexlock)
 	c->nblocks = RelationGetNumberOfBlocks(c->index);
 	vec_chk_meta_blocks(c);
 	vec_chk_pass1(c);
+	vec_chk_shared_ntuples(c);
 	vec_chk_pass2(c);
 	vec_chk_pass3(c);
 	if (heapallindexed && c->heap)

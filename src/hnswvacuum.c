@@ -75,6 +75,9 @@ typedef struct VecVacState
 	VecDiskGraph dg;
 	int			m;
 	int			dim;
+	int			max_level;		/* the meta page's when VACUUM began: no
+								 * element may be higher (it only falls, as
+								 * the first vector fixes the code size) */
 
 	VecDeadElem *dead;			/* in id (= block, offset) order */
 	int			ndead;
@@ -85,6 +88,7 @@ typedef struct VecVacState
 	int			rfirst;
 	int			rend;
 	VecIdSet	rounddead;
+	VecIdSet	roundntids;		/* their neighbour tuples' ids */
 	VecNbr	   *lists;
 
 	/* live elements seen in step 1, in id order, for the reachability pass */
@@ -263,8 +267,13 @@ vec_vacuum_tids(VecVacState *st, IndexBulkDeleteResult *stats,
 			if (et == NULL || et->type != VEC_TUPLE_ELEMENT || len < VEC_ELEMENT_TOMBSTONE_SIZE ||
 				et->state == VEC_ELEM_FREE)
 				continue;
+			/*
+			 * (A level above the meta page's maximum would become the entry
+			 * level below and turn one damaged tuple into a meta page every
+			 * scan rejects.)
+			 */
 			if (et->ntids > VECHNSW_HEAPTIDS || et->state > VEC_ELEM_FREE ||
-				et->level > VECHNSW_MAX_LEVEL)
+				et->level > st->max_level)
 			{
 				if (state != NULL)
 					GenericXLogAbort(state);
@@ -436,6 +445,7 @@ vec_vacuum_load_round(VecVacState *st, int first, Size budget)
 	st->lists = palloc_extended(Max(used, sizeof(VecNbr)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 	vec_idset_init(&st->rounddead, end - first);
+	vec_idset_init(&st->roundntids, end - first);
 	for (int i = first; i < end; i++)
 	{
 		VecDeadElem *d = &st->dead[i];
@@ -454,6 +464,17 @@ vec_vacuum_load_round(VecVacState *st, int first, Size budget)
 			vec_report_corrupt(st->index, (BlockNumber) (d->id >> 16), (OffsetNumber) (d->id & 0xFFFF),
 							   "deleted element with an invalid neighbour tuple pointer");
 		vec_check_blkno(st->index, blk);
+
+		/*
+		 * Step 4 turns this neighbour tuple into a tombstone: it must be
+		 * this element's alone.  Version and level alone do not tell (after
+		 * a build every version is 0), so two deleted elements naming one
+		 * tuple are refused here, and a live one naming it by the repair
+		 * pass, which reads every live element before step 4.
+		 */
+		if (!vec_idset_add(&st->roundntids, vec_tid_to_id(&d->ntid)))
+			vec_report_corrupt(st->index, (BlockNumber) (d->id >> 16), (OffsetNumber) (d->id & 0xFFFF),
+							   "two deleted elements name the same neighbour tuple");
 		buf = ReadBufferExtended(st->index, MAIN_FORKNUM, blk, RBM_NORMAL, st->info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
@@ -793,8 +814,10 @@ vec_vacuum_repair(VecVacState *st)
 			/* (vec_walk_next checked that every item is one of ours) */
 			if (et->type != VEC_TUPLE_ELEMENT || et->state != VEC_ELEM_LIVE)
 				continue;
-			if (!ItemPointerIsValid(&et->neighbortid) || et->level > VECHNSW_MAX_LEVEL)
+			if (!ItemPointerIsValid(&et->neighbortid) || et->level > st->max_level)
 				vec_report_corrupt(index, blkno, off, "live element with an invalid neighbour tuple pointer or level");
+			if (vec_idset_contains(&st->roundntids, vec_tid_to_id(&et->neighbortid)))
+				vec_report_corrupt(index, blkno, off, "a live element names a deleted element's neighbour tuple");
 			ItemPointerSet(&etid, blkno, off);
 			memset(&elems[n], 0, sizeof(VecCand));
 			elems[n].id = vec_tid_to_id(&etid);
@@ -1173,6 +1196,7 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vec_read_meta(index, &meta);
 	st.m = meta.m;
 	st.dim = meta.dimensions;
+	st.max_level = meta.max_level;	/* (vec_read_meta checked it) */
 	if (st.m < VECHNSW_MIN_M || st.m > VECHNSW_MAX_M || st.dim > VECHNSW_MAX_DIM * 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -1219,6 +1243,7 @@ vechnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			vec_vacuum_free(&st);
 			pfree(st.lists);
 			pfree(st.rounddead.keys);
+			pfree(st.roundntids.keys);
 			rounds++;
 			ereport(elevel,
 					(errmsg("index \"%s\": repaired %lld neighbour lists (%lld edges to deleted elements replaced), freed %lld element slots",

@@ -88,7 +88,7 @@ my @statements = (
 	  . "FROM (SELECT nextval('extra') n FROM generate_series(1, 5)) s",
 	# (30 rows each time, so that every case's VACUUM repairs lists: it
 	# reads every live element's neighbour tuple)
-	"DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id % 3 = 0 ORDER BY id LIMIT 30); VACUUM items");
+	"DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id % 3 = 0 ORDER BY id LIMIT 30); VACUUM (INDEX_CLEANUP ON) items");
 
 my $crashes_before = 0;
 
@@ -227,6 +227,115 @@ FROM (SELECT get_raw_page('items_idx', $block) AS p) s;
 		  . "ORDER BY v <-> (SELECT v FROM items WHERE ctid = '$ctid') LIMIT 50) s";
 		run_case($what, $block, ($where eq 'e' ? $elem : $nbr) + $off, $bytes, $self);
 	}
+}
+
+# VACUUM must not carry a damaged element level into the meta page.  With
+# m = 48 and codes at 128 dimensions the highest level a neighbour tuple
+# fits is below VECHNSW_MAX_LEVEL; a live element claiming one level more
+# would, when VACUUM moves the entry point off a deleted element, become the
+# entry level, and the meta page every scan reads would then be rejected
+# (XX002) until a REINDEX.  Damage it, delete the entry point's row, VACUUM
+# (it may fail with XX002), undo the damage: the index must be as good as
+# before.
+{
+	$node->safe_psql(
+		'postgres', q{
+CREATE TABLE lv (id int PRIMARY KEY, v real[]);
+INSERT INTO lv SELECT i, ARRAY(SELECT CASE WHEN j = 0 THEN i::real / 100
+                                           ELSE ((i::bigint * (2 * j + 1) * 7919) % 1009)::real / 100 END
+                               FROM generate_series(0, 127) j)
+FROM generate_series(1, 2000) i;
+CREATE INDEX lv_idx ON lv USING vechnsw (v real_l2_ops) WITH (m = 48, bits = 1);
+});
+	my ($maxlevel, $eblk, $eoff) = split /\|/, $node->safe_psql(
+		'postgres', q{
+SELECT get_byte(p, 54) + 256 * get_byte(p, 55),
+       (get_byte(p, 47) << 24) + (get_byte(p, 46) << 16) + (get_byte(p, 45) << 8) + get_byte(p, 44),
+       get_byte(p, 48) + 256 * get_byte(p, 49)
+FROM (SELECT get_raw_page('lv_idx', 0) AS p) s;
+});
+	ok($maxlevel < 16, "m = 48 at 128 dimensions caps levels at $maxlevel, below 16");
+	# the entry point's row (its first heap TID)
+	my $ectid = $node->safe_psql(
+		'postgres', qq{
+SELECT format('(%s,%s)', (get_byte(p, o + 9) * 256 + get_byte(p, o + 8)) * 65536
+                        + get_byte(p, o + 11) * 256 + get_byte(p, o + 10),
+              get_byte(p, o + 12) + 256 * get_byte(p, o + 13))
+FROM (SELECT get_raw_page('lv_idx', $eblk) AS p,
+             (SELECT lp_off FROM heap_page_items(get_raw_page('lv_idx', $eblk)) WHERE lp = $eoff) AS o) s;
+});
+	# a live element other than the entry point: the first element tuple of
+	# the last page
+	my $blk = $node->safe_psql('postgres', "SELECT pg_relation_size('lv_idx') / 8192 - 1");
+	my ($off, $level) = split /\|/, $node->safe_psql(
+		'postgres', qq{
+SELECT lp_off, get_byte(get_raw_page('lv_idx', $blk), lp_off + 2)
+FROM heap_page_items(get_raw_page('lv_idx', $blk))
+WHERE get_byte(get_raw_page('lv_idx', $blk), lp_off) = 1
+  AND get_byte(get_raw_page('lv_idx', $blk), lp_off + 1) = 0
+  AND ($blk <> $eblk OR lp <> $eoff)
+ORDER BY lp LIMIT 1;
+});
+	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('lv_idx')");
+	my $pokelv = sub {
+		$node->stop;
+		open(my $fh, '+<', $node->data_dir . "/$path") or die "open: $!";
+		binmode $fh;
+		seek($fh, $blk * 8192 + $off + 2, 0) or die "seek: $!";
+		print $fh pack('C', $_[0]);
+		close $fh;
+		$node->start;
+	};
+	$pokelv->($maxlevel + 1);
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nDELETE FROM lv WHERE ctid = '$ectid'; VACUUM (INDEX_CLEANUP ON) lv");
+	ok($ret == 0 || $err =~ /ERROR:\s+XX002:/, 'VACUUM beside a level above the maximum succeeds or fails with XX002')
+	  or diag($err);
+	$pokelv->($level);
+	my ($cret, $cout, $cerr) = $node->psql('postgres', "SELECT vechnsw_index_check('lv_idx')");
+	is($cret . $cerr, '0', 'that VACUUM left the meta page intact (the element damage undone, the index checks clean)');
+	($cret, $cout, $cerr) = $node->psql('postgres',
+		"SET enable_seqscan = off; SELECT count(*) FROM (SELECT id FROM lv ORDER BY v <-> (SELECT v FROM lv WHERE id = 7) LIMIT 20) s");
+	is($cret . $cerr . ':' . $cout, '0:20', 'and a scan still answers');
+}
+
+# Two elements naming one neighbour tuple: a deleted element's pointer
+# damaged to name a live element's tuple (same level, and every version is
+# 0 after a build, so the tuple "matches" either).  The checker must report
+# it; VACUUM, freeing the deleted element, must refuse (XX002) rather than
+# turn the live element's lists into a tombstone: with the damage undone,
+# the index checks clean.
+{
+	$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
+	my ($block) = locate();
+	# two live level-0 elements on that page, and their neighbour tuple pointers
+	my @e = map { [ split /\|/ ] } split /\n/, $node->safe_psql(
+		'postgres', qq{
+SELECT lp_off, encode(substring(get_raw_page('items_idx', $block) FROM lp_off + 57 FOR 6), 'hex')
+FROM heap_page_items(get_raw_page('items_idx', $block))
+WHERE get_byte(get_raw_page('items_idx', $block), lp_off) = 1
+  AND get_byte(get_raw_page('items_idx', $block), lp_off + 1) = 0
+  AND get_byte(get_raw_page('items_idx', $block), lp_off + 2) = 0
+ORDER BY lp LIMIT 2;
+});
+	my ($d, $l) = @e;
+	my $ctid = $node->safe_psql(
+		'postgres', qq{
+SELECT format('(%s,%s)', (get_byte(p, $d->[0] + 9) * 256 + get_byte(p, $d->[0] + 8)) * 65536
+                        + get_byte(p, $d->[0] + 11) * 256 + get_byte(p, $d->[0] + 10),
+              get_byte(p, $d->[0] + 12) + 256 * get_byte(p, $d->[0] + 13))
+FROM (SELECT get_raw_page('items_idx', $block) AS p) s;
+});
+	poke($block, $d->[0] + 56, pack('H*', $l->[1]));
+	my ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT vechnsw_index_check('items_idx')");
+	like($err, qr/ERROR:\s+XX002:.*two elements name this neighbour tuple/, 'the checker reports two elements naming one neighbour tuple');
+	($ret, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nDELETE FROM items WHERE v = (SELECT v FROM items WHERE ctid = '$ctid'); VACUUM (INDEX_CLEANUP ON) items");
+	like($err, qr/ERROR:\s+XX002:/, 'VACUUM refuses to free an element whose neighbour tuple a live element names');
+	poke($block, $d->[0] + 56, pack('H*', $d->[1]));
+	my ($cret, $cout, $cerr) = $node->psql('postgres', "SELECT vechnsw_index_check('items_idx')");
+	is($cret . $cerr, '0', 'with the damage undone the live element kept its lists (the index checks clean)');
+	$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP ON) items; REINDEX INDEX items_idx');
 }
 
 # the spin a corrupted visited set once caused is gone; a statement_timeout
