@@ -765,42 +765,8 @@ vec_build_reach_pass(VecBuildState *bs, bool *seen, int32 *queue, int32 *indeg,
 
 		/* back-links from the lists the heuristic would link it from */
 		nsel = vec_select_neighbors(g, res, k, cap0, sel, scratch);
-		for (int pass = 0; pass < 2; pass++)
-		{
-			bool		linked = false;
-
-			for (int i = 0; i < nsel && !(pass == 1 && linked); i++)
-			{
-				VecCand		me = self;
-
-				me.dist = sel[i].dist;
-				memset(&edit, 0, offsetof(VecListEdit, added));
-				edit.add = &me;
-				edit.nadd = 1;
-				edit.scratch = scratch;
-				edit.force = (pass == 1);
-				edit.can_evict = vec_build_can_evict;
-				edit.evict_arg = indeg;
-				(void) vec_mem_update_list(g, &sel[i], 0, &edit);
-				for (int j = 0; j < edit.nadded; j++)
-					linked |= (edit.added[j] == (uint64) id);
-			}
-
-			/*
-			 * A list that already named it counts (an element linked
-			 * earlier in this walk may have kept its edge to this one):
-			 * no edge is forced then.
-			 */
-			for (int i = 0; i < nsel && !linked; i++)
-			{
-				int			nn = vec_mem_neighbors(g, &sel[i], 0, nbrs);
-
-				for (int j = 0; j < nn; j++)
-					linked |= (nbrs[j].id == (uint64) id);
-			}
-			if (linked)
-				break;
-		}
+		(void) vec_link_in_edges(g, &self, sel, nsel, 0, true, true, vec_build_can_evict, indeg,
+								 scratch);
 
 		/* and its own list gets the nearest of what was found */
 		if (k > 0)

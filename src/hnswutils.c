@@ -1120,6 +1120,64 @@ vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 }
 
 /*
+ * Give base an in-edge on level lc from the lists sel[0..nsel) (the
+ * heuristic's choice among base's nearest): each takes it if its own
+ * heuristic keeps it.  With ensure, if none did (and, with check_named,
+ * none already names it), the nearest that can takes it in place of the
+ * farthest edge can_evict allows (a forced edit).  Used by VACUUM and the
+ * build to link unreachable elements.  Returns true if an edge had to be
+ * forced.
+ */
+bool
+vec_link_in_edges(VecGraph *g, const VecCand *base, const VecCand *sel, int nsel, int lc,
+				  bool ensure, bool check_named,
+				  bool (*can_evict) (void *arg, uint64 id), void *evict_arg,
+				  float *scratch)
+{
+	for (int pass = 0; pass < 2; pass++)
+	{
+		bool		linked = false;
+
+		for (int i = 0; i < nsel && !(pass == 1 && linked); i++)
+		{
+			VecListEdit edit;
+			VecCand		me = *base;
+
+			if (sel[i].id == base->id)
+				continue;
+			me.dist = sel[i].dist;
+			memset(&edit, 0, offsetof(VecListEdit, added));
+			edit.add = &me;
+			edit.nadd = 1;
+			edit.scratch = scratch;
+			edit.force = (pass == 1);
+			edit.can_evict = can_evict;
+			edit.evict_arg = evict_arg;
+			(void) g->ops->update_list(g, &sel[i], lc, &edit);
+			for (int j = 0; j < edit.nadded; j++)
+				linked |= (edit.added[j] == base->id);
+		}
+
+		/*
+		 * With check_named, a list that already names it counts (an element
+		 * linked earlier in the same walk may have kept its edge to this
+		 * one): no edge is forced then.
+		 */
+		for (int i = 0; check_named && i < nsel && !linked; i++)
+		{
+			VecNbr		nbrs[2 * VECHNSW_MAX_M];
+			int			nn = g->ops->neighbors(g, &sel[i], lc, nbrs);
+
+			for (int j = 0; j < nn; j++)
+				linked |= (nbrs[j].id == base->id);
+		}
+		if (linked || !ensure)
+			return pass == 1;
+	}
+	return true;
+}
+
+/*
  * Link a new element (self: id, version and, on disk, its neighbour tuple)
  * into levels 0..top, bottom up: with ownlists, its own list on the level
  * first, then the back-link from each selected neighbour, pruned by the

@@ -613,38 +613,13 @@ vec_vacuum_search(VecVacState *st, VecCand *base, int lc, const float *vec, VecC
 
 	/* back-links from the neighbours it would choose */
 	nsel = backlinks ? vec_select_neighbors(g, res, n, VEC_LEVEL_CAP(lc, st->m), sel, scratch) : 0;
-	for (int pass = 0; pass < 2; pass++)
-	{
-		bool		linked = false;
-
-		/*
-		 * With ensure, base must end up with an in-edge: if every list the
-		 * heuristic would link from passed it over, the nearest one takes
-		 * it in place of its farthest edge.
-		 */
-		for (int i = 0; i < nsel && !(pass == 1 && linked); i++)
-		{
-			VecListEdit edit;
-			VecCand		me = *base;
-
-			if (sel[i].id == base->id)
-				continue;
-			me.dist = sel[i].dist;
-			memset(&edit, 0, offsetof(VecListEdit, added));
-			edit.add = &me;
-			edit.nadd = 1;
-			edit.scratch = scratch;
-			edit.force = (pass == 1);
-			edit.can_evict = vec_vacuum_can_evict;
-			edit.evict_arg = st;
-			(void) g->ops->update_list(g, &sel[i], lc, &edit);
-			for (int j = 0; j < edit.nadded; j++)
-				linked |= (edit.added[j] == base->id);
-		}
-		if (linked || !ensure)
-			break;
+	/*
+	 * With ensure, base must end up with an in-edge: if every list the
+	 * heuristic would link from passed it over, the nearest one takes it in
+	 * place of its farthest edge.
+	 */
+	if (vec_link_in_edges(g, base, sel, nsel, lc, ensure, false, vec_vacuum_can_evict, st, scratch))
 		st->links_forced++;
-	}
 	for (int i = 0; i < n && k < maxk; i++)
 		if (res[i].id != base->id && !vec_idset_contains(&st->alldead, res[i].id))
 			cc[k++] = res[i];

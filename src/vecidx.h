@@ -503,6 +503,10 @@ extern int	vec_list_merge(VecGraph *g, uint64 baseid, const VecNbr *cur, int ncu
 extern bool vec_find_neighbors(VecGraph *g, const float *q, VecCand *ep, int entry_level,
 							   int level, int ef, bool dedup, ItemPointer heaptid,
 							   VecCand **sel, int *nsel, float *scratch);
+extern bool vec_link_in_edges(VecGraph *g, const VecCand *base, const VecCand *sel, int nsel,
+							  int lc, bool ensure, bool check_named,
+							  bool (*can_evict) (void *arg, uint64 id), void *evict_arg,
+							  float *scratch);
 extern int vec_link_neighbors(VecGraph *g, const VecCand *self, int top, VecCand **sel,
 							   const int *nsel, bool ownlists, const char *code,
 							   float *scratch);

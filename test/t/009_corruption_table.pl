@@ -59,11 +59,13 @@ SELECT (SELECT lp_off FROM heap_page_items(get_raw_page('items_idx', $block))
 	return ($block, $elem, $nbr);
 }
 
-# overwrite bytes of block $block at page offset $off with $bytes (packed)
+# overwrite bytes of block $block at page offset $off with $bytes (packed),
+# in items_idx or the index $rel
 sub poke
 {
-	my ($block, $off, $bytes) = @_;
-	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_idx')");
+	my ($block, $off, $bytes, $rel) = @_;
+	$rel //= 'items_idx';
+	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('$rel')");
 	$node->stop;
 	open(my $fh, '+<', $node->data_dir . "/$path") or die "open: $!";
 	binmode $fh;
@@ -276,22 +278,12 @@ WHERE get_byte(get_raw_page('lv_idx', $blk), lp_off) = 1
   AND ($blk <> $eblk OR lp <> $eoff)
 ORDER BY lp LIMIT 1;
 });
-	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('lv_idx')");
-	my $pokelv = sub {
-		$node->stop;
-		open(my $fh, '+<', $node->data_dir . "/$path") or die "open: $!";
-		binmode $fh;
-		seek($fh, $blk * 8192 + $off + 2, 0) or die "seek: $!";
-		print $fh pack('C', $_[0]);
-		close $fh;
-		$node->start;
-	};
-	$pokelv->($maxlevel + 1);
+	poke($blk, $off + 2, pack('C', $maxlevel + 1), 'lv_idx');
 	my ($ret, $out, $err) = $node->psql('postgres',
 		"\\set VERBOSITY verbose\nDELETE FROM lv WHERE ctid = '$ectid'; VACUUM (INDEX_CLEANUP ON) lv");
 	ok($ret == 0 || $err =~ /ERROR:\s+XX002:/, 'VACUUM beside a level above the maximum succeeds or fails with XX002')
 	  or diag($err);
-	$pokelv->($level);
+	poke($blk, $off + 2, pack('C', $level), 'lv_idx');
 	my ($cret, $cout, $cerr) = $node->psql('postgres', "SELECT vechnsw_index_check('lv_idx')");
 	is($cret . $cerr, '0', 'that VACUUM left the meta page intact (the element damage undone, the index checks clean)');
 	($cret, $cout, $cerr) = $node->psql('postgres',
